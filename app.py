@@ -1,0 +1,34 @@
+"""Yunshi (云市): create_app() builds the whole application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from marketplace import cli, logs, wiring
+from marketplace.accounts.views import bp as accounts_bp
+from marketplace.console.views import bp as console_bp
+from marketplace.errors import register_error_handlers
+from marketplace.firms.views import bp as firms_bp
+from marketplace.i18n import init_i18n
+from marketplace.orgs.views import bp as orgs_bp
+from marketplace.settings import Settings, settings_from_env
+from marketplace.web.views import bp as web_bp
+
+BLUEPRINTS = (web_bp, accounts_bp, orgs_bp, firms_bp, console_bp)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app from settings (read from the environment when none are given)."""
+    settings = settings or settings_from_env()
+    logs.configure_logging(settings.log_json)
+    app = Flask(__name__, template_folder="templates", static_folder="static")
+    app.config.from_mapping(settings.flask_config())
+    app.config["SETTINGS"] = settings
+    wiring.init_extensions(app, settings)
+    init_i18n(app)
+    logs.init_request_ids(app)
+    register_error_handlers(app)
+    for blueprint in BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    cli.register(app)
+    return app

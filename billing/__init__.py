@@ -1,0 +1,1 @@
+"""Money: subscriptions, usage, rating, invoicing, payments and subsidies."""

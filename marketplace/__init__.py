@@ -1,0 +1,1 @@
+"""The marketplace shell and its parties: settings, users, organizations, firms, audit."""

@@ -1,0 +1,1 @@
+"""User accounts: sign-up, email confirmation, sign-in, passwords."""

@@ -1,0 +1,1 @@
+"""The operator console: organizations, users and credit-code review."""

@@ -1,0 +1,5 @@
+"""Pages of the console part."""
+
+from flask import Blueprint
+
+bp = Blueprint("console", __name__)

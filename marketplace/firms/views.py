@@ -1,0 +1,5 @@
+"""Pages of the firms part."""
+
+from flask import Blueprint
+
+bp = Blueprint("firms", __name__)

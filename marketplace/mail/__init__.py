@@ -1,0 +1,1 @@
+"""Outgoing mail: every message is kept in an outbox table and logged."""

@@ -1,0 +1,19 @@
+"""Import every model of the marketplace package so the metadata knows all its tables."""
+
+from marketplace.accounts.models import User
+from marketplace.audit.models import AuditEntry
+from marketplace.firms.models import ParkMembership, SizeStandardRecord, SmeProfile
+from marketplace.mail.models import OutboundEmail
+from marketplace.orgs.models import Invitation, Membership, Organization
+
+__all__ = [
+    "AuditEntry",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "OutboundEmail",
+    "ParkMembership",
+    "SizeStandardRecord",
+    "SmeProfile",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Organizations, memberships, roles and invitations."""

@@ -1,0 +1,5 @@
+"""Pages of the orgs part."""
+
+from flask import Blueprint
+
+bp = Blueprint("orgs", __name__)

@@ -1,0 +1,1 @@
+"""The OpenID Connect provider for vendor apps and the vendor API's client credentials."""
