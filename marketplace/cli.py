@@ -7,6 +7,11 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from marketplace import migrate
+from marketplace.accounts.cli import cli as accounts_cli
+from marketplace.console.cli import cli as console_cli
+from marketplace.demo import demo_cli
+from marketplace.firms.cli import cli as firms_cli
+from marketplace.orgs.cli import cli as orgs_cli
 
 db_cli = AppGroup("db", help="Schema migrations (Alembic).")
 
@@ -38,4 +43,5 @@ def db_heads() -> None:
 
 def register(app: Flask) -> None:
     """Add the command groups to the app."""
-    app.cli.add_command(db_cli)
+    for group in (db_cli, demo_cli, accounts_cli, orgs_cli, firms_cli, console_cli):
+        app.cli.add_command(group)

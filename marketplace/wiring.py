@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, g
+from flask import Flask, g, url_for
 from flask_login import AnonymousUserMixin
+from werkzeug.routing import BuildError
 
 from marketplace.accounts.models import User
 from marketplace.clock import SystemClock
@@ -54,3 +55,12 @@ def init_extensions(app: Flask, settings: Settings) -> None:
     app.before_request(load_acting_membership)
     app.jinja_env.filters["fen"] = format_fen
     app.jinja_env.globals["acting"] = lambda: g.get("membership")
+    app.jinja_env.globals["nav_url"] = nav_url
+
+
+def nav_url(endpoint: str) -> str:
+    """Return a navigation link, or "#" for a page this build does not have."""
+    try:
+        return url_for(endpoint)
+    except BuildError:
+        return "#"

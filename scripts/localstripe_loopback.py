@@ -10,7 +10,7 @@ from localstripe.server import app
 
 
 def main() -> None:
-    """Serve localstripe on 127.0.0.1:PORT, starting from an empty store (it never loads an earlier pickle)."""
+    """Serve localstripe on 127.0.0.1:PORT from an empty store (no earlier pickle is loaded)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8420)
     args = parser.parse_args()

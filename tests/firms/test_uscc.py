@@ -242,8 +242,10 @@ def outside(position: int) -> st.SearchStrategy[str]:
     # Only ASCII is upper-cased by the check. Whitespace at position 1 would be stripped,
     # shifting the code instead of spoiling it.
     return candidates.filter(
-        lambda ch: (ch.upper() if ch.isascii() else ch) not in allowed
-        and not (position == 1 and ch.isspace())
+        lambda ch: (
+            (ch.upper() if ch.isascii() else ch) not in allowed
+            and not (position == 1 and ch.isspace())
+        )
     )
 
 
