@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -61,31 +61,52 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """Create an engine, turning on SQLite's foreign keys where SQLite is used."""
     engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling breaks SAVEPOINT; let SQLAlchemy emit BEGIN itself.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
 
 
+def _sqlite_begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+class _AppBoundSession(Session):
+    """A session that uses the engine of the app in context unless bound explicitly."""
+
+    def get_bind(self, mapper: Any = None, clause: Any = None, **kwargs: Any) -> Any:
+        """Return the explicit bind (a test's connection), else the current app's engine."""
+        if self.bind is not None:
+            return self.bind
+        return current_app.extensions["db_engine"]
+
+
 class Database:
-    """Engine and request-scoped session, attached to an app with init_app."""
+    """Engines per app and one request-scoped session, attached with init_app."""
 
     def __init__(self) -> None:
-        self.engine: sa.Engine | None = None
-        self.session_factory = sessionmaker(expire_on_commit=False)
-        self.session: scoped_session[Session] = scoped_session(self.session_factory)
+        self.session_factory = sessionmaker(class_=_AppBoundSession, expire_on_commit=False)
+        self.session: scoped_session[_AppBoundSession] = scoped_session(self.session_factory)
 
     def init_app(self, app: Flask, url: str) -> None:
-        """Create the engine for url and remove the session at the end of each request."""
-        self.engine = make_engine(url)
-        self.session_factory.configure(bind=self.engine)
+        """Create the app's engine for url and remove the session after each app context."""
         app.extensions["db"] = self
+        app.extensions["db_engine"] = make_engine(url)
         app.teardown_appcontext(self._remove_session)
+
+    @property
+    def engine(self) -> sa.Engine:
+        """Return the engine of the app in context."""
+        engine: sa.Engine = current_app.extensions["db_engine"]
+        return engine
 
     def _remove_session(self, _exc: BaseException | None) -> None:
         self.session.remove()
@@ -99,6 +120,4 @@ class Database:
             yield
         finally:
             self.session.remove()
-            self.session_factory.configure(
-                bind=self.engine, join_transaction_mode="conservative_savepoint"
-            )
+            self.session_factory.configure(bind=None, join_transaction_mode="conditional_savepoint")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+from flask import Flask, Response, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
@@ -113,8 +113,18 @@ def _render(status: int, code: str, title: str, detail: str, **extra: Any) -> Re
     return Response(html, status=status, mimetype="text/html")
 
 
+def _login_redirect() -> Response:
+    """Send a browser that must sign in to the login page, to come back here afterwards."""
+    target = request.full_path if request.query_string else request.path
+    response = Response(status=302)
+    response.headers["Location"] = url_for("accounts.login", next=target)
+    return response
+
+
 def handle_app_error(error: AppError) -> Response:
     """Render an AppError for the browser or the API."""
+    if isinstance(error, Unauthorized) and not _wants_problem_json():
+        return _login_redirect()
     extra: dict[str, Any] = dict(error.extra)
     if isinstance(error, ValidationFailed):
         extra["errors"] = error.errors

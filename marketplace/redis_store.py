@@ -1,25 +1,19 @@
-"""The Redis connection, absent when no REDIS_URL is set."""
+"""The Redis connection of each app, absent when no REDIS_URL is set."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import redis
-from flask import Flask
+from flask import Flask, current_app
 
 
-class RedisStore:
-    """Holds the app's Redis client, or None in the embedded mode without Redis."""
+@dataclass(frozen=True)
+class RedisConnection:
+    """One app's Redis URL and client (None in the embedded mode without Redis)."""
 
-    def __init__(self) -> None:
-        self.url: str | None = None
-        self.client: redis.Redis | None = None
-
-    def init_app(self, app: Flask, url: str | None) -> None:
-        """Connect lazily to url, if there is one."""
-        self.url = url
-        self.client = (
-            redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
-        )
-        app.extensions["redis"] = self
+    url: str | None
+    client: redis.Redis | None
 
     def status(self) -> str:
         """Report "ok", "absent" (not configured) or "down: <reason>"."""
@@ -30,3 +24,25 @@ class RedisStore:
         except redis.RedisError as exc:
             return f"down: {exc}"
         return "ok"
+
+
+class RedisStore:
+    """Gives the current app's Redis connection."""
+
+    def init_app(self, app: Flask, url: str | None) -> None:
+        """Make a lazily connecting client for url, if there is one."""
+        client = (
+            redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2) if url else None
+        )
+        app.extensions["redis"] = RedisConnection(url, client)
+
+    @property
+    def client(self) -> redis.Redis | None:
+        """Return the current app's client, or None without Redis."""
+        connection: RedisConnection = current_app.extensions["redis"]
+        return connection.client
+
+    def status(self) -> str:
+        """Report the current app's Redis status."""
+        connection: RedisConnection = current_app.extensions["redis"]
+        return connection.status()

@@ -112,5 +112,6 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         login_lockout_seconds=_int(
             environ, "LOGIN_LOCKOUT_SECONDS", defaults.login_lockout_seconds
         ),
+        rate_limit_prefix=environ.get("RATE_LIMIT_PREFIX") or defaults.rate_limit_prefix,
         log_json=_bool(environ, "LOG_JSON", env == "production"),
     )

@@ -40,6 +40,7 @@ def init_extensions(app: Flask, settings: Settings) -> None:
     bootstrap.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
+    login_manager.login_message = ""  # the login page itself says why when it has a `next`
     login_manager.user_loader(load_user)
     login_manager.anonymous_user = AnonymousUser
     login_manager.session_protection = "basic"

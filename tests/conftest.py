@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g, request_started
 from flask.testing import FlaskClient
 
 from app import create_app
@@ -93,9 +93,14 @@ def make_test_settings(database_url: str, redis_url: str | None, **extra: object
 def app(database_url: str, redis_url: str | None) -> Iterator[Flask]:
     """Build one app for the whole run."""
     application = create_app(make_test_settings(database_url, redis_url))
+    request_started.connect(_fresh_globals, application)
     yield application
-    assert db.engine is not None
-    db.engine.dispose()
+    application.extensions["db_engine"].dispose()
+
+
+def _fresh_globals(sender: Flask, **_extra: object) -> None:
+    """Start each request with empty `g`, as in production, though tests share an app context."""
+    g.__dict__.clear()
 
 
 @pytest.fixture
@@ -111,14 +116,12 @@ def clock(app: Flask) -> Iterator[FrozenClock]:
 @pytest.fixture
 def session(app: Flask, clock: FrozenClock) -> Iterator[sa.orm.Session]:
     """Run one test inside a transaction that is rolled back at its end."""
-    assert db.engine is not None
     with app.app_context(), db.engine.connect() as connection:
         transaction = connection.begin()
         with db.bound_to(connection):
             yield db.session()
         transaction.rollback()
-    assert login_throttle.storage is not None
-    login_throttle.storage.reset()
+        login_throttle.storage.reset()
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from marketplace.extensions import db
 from marketplace.orgs.models import Membership, Organization, OrgKind, Role
 
 PASSWORD = "correct horse battery staple"
+# argon2 is slow by design: hash the shared test password once, not for every user.
+PASSWORD_HASH = hash_password(PASSWORD)
 _counter = itertools.count(1)
 _NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -21,7 +23,7 @@ def make_user(email: str | None = None, *, confirmed: bool = True, **fields: obj
     user = User(
         email=email or f"user{n}@example.com",
         display_name=str(fields.pop("display_name", f"User {n}")),
-        password_hash=hash_password(PASSWORD),
+        password_hash=PASSWORD_HASH,
         email_confirmed_at=_NOW if confirmed else None,
         created_at=_NOW,
         **fields,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from flask import Flask
+from flask import Flask, current_app
 from limits import RateLimitItemPerSecond
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
@@ -19,14 +19,16 @@ class LockState:
     retry_after: int = 0
 
 
+@dataclass(frozen=True)
+class _ThrottleState:
+    storage: Storage
+    limiter: MovingWindowRateLimiter
+    per_account: RateLimitItemPerSecond
+    per_ip: RateLimitItemPerSecond
+
+
 class LoginThrottle:
     """Counts failed sign-ins in a moving window in Redis (in process when Redis is absent)."""
-
-    def __init__(self) -> None:
-        self.storage: Storage | None = None
-        self.limiter: MovingWindowRateLimiter | None = None
-        self.per_account: RateLimitItemPerSecond | None = None
-        self.per_ip: RateLimitItemPerSecond | None = None
 
     def init_app(
         self,
@@ -38,15 +40,41 @@ class LoginThrottle:
         max_per_ip: int,
         window_seconds: int,
     ) -> None:
-        """Choose the storage and the limits from the settings."""
-        if redis_url:
-            self.storage = RedisStorage(redis_url, key_prefix=f"{prefix}:login")
-        else:
-            self.storage = MemoryStorage()
-        self.limiter = MovingWindowRateLimiter(self.storage)
-        self.per_account = RateLimitItemPerSecond(max_per_account, window_seconds)
-        self.per_ip = RateLimitItemPerSecond(max_per_ip, window_seconds)
-        app.extensions["login_throttle"] = self
+        """Choose the app's storage and limits from its settings."""
+        storage: Storage = (
+            RedisStorage(redis_url, key_prefix=f"{prefix}:login") if redis_url else MemoryStorage()
+        )
+        app.extensions["login_throttle"] = _ThrottleState(
+            storage=storage,
+            limiter=MovingWindowRateLimiter(storage),
+            per_account=RateLimitItemPerSecond(max_per_account, window_seconds),
+            per_ip=RateLimitItemPerSecond(max_per_ip, window_seconds),
+        )
+
+    @property
+    def _state(self) -> _ThrottleState:
+        state: _ThrottleState = current_app.extensions["login_throttle"]
+        return state
+
+    @property
+    def storage(self) -> Storage:
+        """Return the current app's counter storage."""
+        return self._state.storage
+
+    @property
+    def limiter(self) -> MovingWindowRateLimiter:
+        """Return the current app's rate limiter."""
+        return self._state.limiter
+
+    @property
+    def per_account(self) -> RateLimitItemPerSecond:
+        """Return the limit on failures per account."""
+        return self._state.per_account
+
+    @property
+    def per_ip(self) -> RateLimitItemPerSecond:
+        """Return the limit on failures per IP address."""
+        return self._state.per_ip
 
     def _checks(self, email: str, ip: str) -> list[tuple[RateLimitItemPerSecond, str]]:
         assert self.per_account is not None and self.per_ip is not None

@@ -87,3 +87,50 @@ def entries(
     if before_id is not None:
         stmt = stmt.where(AuditEntry.id < before_id)
     return list(session.scalars(stmt))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One key of an entry whose value differs between before and after."""
+
+    key: str
+    before: Any
+    after: Any
+
+
+def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[Change]:
+    """List only the keys an entry changed, in a stable order."""
+    old, new = before or {}, after or {}
+    keys = sorted(set(old) | set(new))
+    return [Change(k, old.get(k), new.get(k)) for k in keys if old.get(k) != new.get(k)]
+
+
+def trail(
+    session: Session,
+    *,
+    action: str | None = None,
+    org_id: int | None = None,
+    user_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> list[AuditEntry]:
+    """Return the newest entries by or about an organization or a user, for the operator."""
+    stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
+    if org_id is not None:
+        stmt = stmt.where(
+            sa.or_(AuditEntry.subject_org_id == org_id, AuditEntry.actor_org_id == org_id)
+        )
+    if user_id is not None:
+        about_user = sa.and_(AuditEntry.target_type == "user", AuditEntry.target_id == str(user_id))
+        stmt = stmt.where(sa.or_(AuditEntry.actor_user_id == user_id, about_user))
+    if before_id is not None:
+        stmt = stmt.where(AuditEntry.id < before_id)
+    return list(session.scalars(stmt))
+
+
+def recorded_actions(session: Session) -> list[str]:
+    """Return every action the log holds, for a filter's choices."""
+    stmt = sa.select(AuditEntry.action).distinct().order_by(AuditEntry.action)
+    return list(session.scalars(stmt))

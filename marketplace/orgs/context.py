@@ -7,9 +7,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import g, session
+from flask import g, request, session
 from flask_login import current_user
 
+from marketplace.audit.services import Actor
 from marketplace.errors import Forbidden, NotFound, Unauthorized
 from marketplace.extensions import db
 from marketplace.orgs.models import Membership, Organization
@@ -54,8 +55,34 @@ def acting_org() -> Organization:
     return acting_membership().organization
 
 
-def require_org(*kinds: str, roles: tuple[str, ...] = ()) -> Callable[[F], F]:
-    """Let a view run only for a signed-in member of an active org of one of kinds, in roles."""
+def choose_acting_org(org_id: int) -> None:
+    """Make org_id the organization the user's next requests act for."""
+    session[SESSION_KEY] = org_id
+
+
+def forget_acting_org() -> None:
+    """Drop the choice of organization (the first membership acts until another is chosen)."""
+    session.pop(SESSION_KEY, None)
+
+
+def current_actor() -> Actor:
+    """Return who acts in this request, for the audit log."""
+    membership: Membership | None = g.get("membership")
+    return Actor(
+        user_id=current_user.id if current_user.is_authenticated else None,
+        org_id=membership.organization_id if membership else None,
+        ip_address=request.remote_addr,
+    )
+
+
+def require_org(
+    *kinds: str, roles: tuple[str, ...] = (), allow_suspended: bool = False
+) -> Callable[[F], F]:
+    """Let a view run only for a signed-in member of an active org of one of kinds, in roles.
+
+    allow_suspended lets a page that only reads run for a suspended organization too, so
+    its members can still see their data; every change stays refused.
+    """
 
     def decorate(view: F) -> F:
         @wraps(view)
@@ -66,7 +93,7 @@ def require_org(*kinds: str, roles: tuple[str, ...] = ()) -> Callable[[F], F]:
             org = membership.organization
             if kinds and org.kind not in kinds:
                 raise NotFound()
-            if not org.is_active:
+            if not org.is_active and not allow_suspended:
                 raise Forbidden("This organization is suspended.")
             if roles and membership.role not in roles:
                 raise Forbidden("Your role in this organization does not allow this.")

@@ -38,7 +38,7 @@ def healthz() -> tuple[Any, int]:
     body = {
         "status": "ok" if healthy else "degraded",
         "checks": checks,
-        "dialect": db.engine.dialect.name if db.engine else None,
+        "dialect": db.engine.dialect.name,
         "version": current_app.config.get("APP_VERSION", "dev"),
     }
     return jsonify(body), 200 if healthy else 503

@@ -1,0 +1,62 @@
+"""Who may pass: the signed-in session and the confirmed-email gate other parts use."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import session
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+
+from marketplace.accounts.errors import EmailNotConfirmed
+from marketplace.accounts.models import User
+from marketplace.errors import Unauthorized
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Keys that describe the browser rather than who is signed in; they survive a sign-in or out.
+KEPT_SESSION_KEYS = ("lang",)
+
+
+def _clear_session() -> None:
+    kept = {key: session[key] for key in KEPT_SESSION_KEYS if key in session}
+    session.clear()
+    session.update(kept)
+
+
+def start_session(user: User, *, remember: bool = False) -> None:
+    """Sign user in on a fresh session, so nothing from before the sign-in carries over."""
+    _clear_session()
+    login_user(user, remember=remember, force=False, fresh=True)
+
+
+def end_session() -> None:
+    """Sign the user out and forget everything the session held about them."""
+    logout_user()
+    _clear_session()
+
+
+def ensure_confirmed(user: User) -> None:
+    """Refuse with EmailNotConfirmed unless user has confirmed the email address."""
+    if not user.is_confirmed:
+        raise EmailNotConfirmed(
+            _(
+                "Please confirm your email address first: follow the link we mailed you, "
+                "or ask for a new one."
+            )
+        )
+
+
+def require_confirmed(view: F) -> F:
+    """Let a view run only for a signed-in user whose email address is confirmed."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            raise Unauthorized()
+        ensure_confirmed(current_user)
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

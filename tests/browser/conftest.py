@@ -1,0 +1,144 @@
+"""Browser tests: the app under gunicorn on loopback, driven by Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from marketplace import migrate
+from tests import backends
+from tests.conftest import BACKENDS, RUN_PREFIX
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test here as a browser test; skip them only off CI when Chromium is absent."""
+    have_chromium = Path(CHROMIUM).exists()
+    for item in items:
+        if Path(str(item.fspath)).parent != Path(__file__).parent:
+            continue
+        item.add_marker(pytest.mark.browser)
+        if not have_chromium and not backends.on_ci():
+            item.add_marker(pytest.mark.skip(reason=f"needs Chromium at {CHROMIUM}"))
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """The running app: its base URL and a connection to its database."""
+
+    url: str
+    engine: sa.Engine
+
+    def latest_email(self, to: str, kind: str) -> str:
+        """Return the body of the newest message of a kind sent to an address."""
+        with self.engine.connect() as connection:
+            body = connection.execute(
+                sa.text(
+                    "SELECT body FROM outbound_emails WHERE to_address = :to AND kind = :kind "
+                    "ORDER BY id DESC LIMIT 1"
+                ),
+                {"to": to, "kind": kind},
+            ).scalar_one()
+        return str(body)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer in 30 s: {log.read_text()[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def browser_database_url() -> Iterator[str]:
+    """Give the live server a database of its own, migrated to head."""
+    if BACKENDS.has_postgres:
+        url = backends.create_postgres_database("browser")
+        try:
+            migrate.upgrade(url)
+            yield url
+        finally:
+            backends.drop_postgres_database(url)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{Path(tmp) / 'browser.db'}"
+            migrate.upgrade(url)
+            yield url
+
+
+@pytest.fixture(scope="session")
+def live_server(browser_database_url: str, redis_url: str | None) -> Iterator[LiveServer]:
+    """Run the app under gunicorn on a free loopback port for the whole run."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": browser_database_url,
+        "SECRET_KEY": "browser-test-secret",
+        "PUBLIC_URL": url,
+        "RATE_LIMIT_PREFIX": f"{RUN_PREFIX}-browser",
+        "LOG_JSON": "1",
+    }
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    log = Path(tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
+    command = [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "app:create_app()"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)  # noqa: S603
+    engine = sa.create_engine(browser_database_url)
+    try:
+        _wait_until_up(url, process, log)
+        yield LiveServer(url, engine)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        engine.dispose()
+        log.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:
+    """Launch Debian's Chromium, never a downloaded browser."""
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """Browse as a Chinese-speaking user at a laptop's width."""
+    return {**browser_context_args, "locale": "zh-CN", "viewport": {"width": 1280, "height": 900}}

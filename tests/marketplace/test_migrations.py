@@ -1,0 +1,61 @@
+"""Alembic: one head, a full upgrade and downgrade, and a schema that matches the models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+import marketplace.models  # noqa: F401
+from marketplace import migrate
+from marketplace.db import Base
+from tests import backends
+from tests.conftest import BACKENDS
+
+
+@pytest.fixture
+def empty_database_url(tmp_path: object) -> Iterator[str]:
+    """Make an empty database of the dialect the suite runs on."""
+    if BACKENDS.has_postgres:
+        url = backends.create_postgres_database("migrations")
+        try:
+            yield url
+        finally:
+            backends.drop_postgres_database(url)
+    else:
+        yield f"sqlite:///{tmp_path}/migrations.db"
+
+
+def _tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_there_is_exactly_one_head() -> None:
+    assert len(migrate.heads("sqlite://")) == 1
+
+
+def test_an_empty_database_upgrades_to_head_and_back_to_base(empty_database_url: str) -> None:
+    migrate.upgrade(empty_database_url)
+    assert set(Base.metadata.tables) <= _tables(empty_database_url)
+    migrate.downgrade(empty_database_url, "base")
+    assert _tables(empty_database_url) <= {"alembic_version"}
+    migrate.upgrade(empty_database_url)
+    assert set(Base.metadata.tables) <= _tables(empty_database_url)
+
+
+def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, Base.metadata)
+    finally:
+        engine.dispose()
+    assert differences == []
