@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PACKAGES := marketplace catalog billing sso
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest translations install-browser clean
+.PHONY: run test lint typecheck pytest translations translations-update install-browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile -d marketplace/translations -D messages 2>&1 | grep -v '^compiling' || true
+
+translations-update: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k "pgettext:1c,2" -k "lazy_pgettext:1c,2" -k "npgettext:1c,2,3" -o marketplace/translations/messages.pot .
+	$(BIN)/pybabel update -i marketplace/translations/messages.pot -d marketplace/translations -l zh_CN --no-fuzzy-matching
 
 run: $(STAMP) translations
 	./scripts/run-dev
