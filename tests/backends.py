@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import psycopg
 import redis
@@ -76,3 +80,17 @@ def clear_redis_prefix(prefix: str) -> None:
     keys = list(client.scan_iter(match=f"{prefix}*", count=500))
     if keys:
         client.delete(*keys)
+
+
+@contextmanager
+def scratch_database(label: str, *, has_postgres: bool) -> Iterator[str]:
+    """Give an empty database of the suite's dialect for one use, and remove it afterwards."""
+    if has_postgres:
+        url = create_postgres_database(label)
+        try:
+            yield url
+        finally:
+            drop_postgres_database(url)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / f'{label}.db'}"

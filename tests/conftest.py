@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -51,18 +49,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """Create one database for the run, migrate it to head, drop it at the end."""
-    if BACKENDS.has_postgres:
-        url = backends.create_postgres_database("test")
-        try:
-            migrate.upgrade(url)
-            yield url
-        finally:
-            backends.drop_postgres_database(url)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'test.db'}"
-            migrate.upgrade(url)
-            yield url
+    with backends.scratch_database("test", has_postgres=BACKENDS.has_postgres) as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")

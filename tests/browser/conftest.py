@@ -77,7 +77,7 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
         if process.poll() is not None:
             raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
         try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):  # noqa: S310
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
                 return
         except OSError:
             time.sleep(0.2)
@@ -87,18 +87,9 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
 @pytest.fixture(scope="session")
 def browser_database_url() -> Iterator[str]:
     """Give the live server a database of its own, migrated to head."""
-    if BACKENDS.has_postgres:
-        url = backends.create_postgres_database("browser")
-        try:
-            migrate.upgrade(url)
-            yield url
-        finally:
-            backends.drop_postgres_database(url)
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
-            url = f"sqlite:///{Path(tmp) / 'browser.db'}"
-            migrate.upgrade(url)
-            yield url
+    with backends.scratch_database("browser", has_postgres=BACKENDS.has_postgres) as url:
+        migrate.upgrade(url)
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -120,7 +111,7 @@ def live_server(browser_database_url: str, redis_url: str | None) -> Iterator[Li
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     command = [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "app:create_app()"]
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)  # noqa: S603
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
     engine = sa.create_engine(browser_database_url)
     try:
         _wait_until_up(url, process, log)

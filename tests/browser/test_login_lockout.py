@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 
 from tests.browser.conftest import LiveServer
 from tests.browser.journeys import PASSWORD, log_in, log_out, sign_up, unique_email
@@ -13,9 +13,8 @@ ALLOWED_FAILURES = 5
 LOCKOUT_MINUTES = 15
 
 
-def _is_login_post(response: object) -> bool:
-    request = getattr(response, "request")
-    return bool(request.method == "POST" and request.url.endswith("/login"))
+def _is_login_post(response: Response) -> bool:
+    return response.request.method == "POST" and response.url.endswith("/login")
 
 
 def test_the_sixth_attempt_after_five_wrong_passwords_shows_the_lockout(

@@ -71,16 +71,10 @@ def test_the_2011_standard_is_in_force_from_18_june_2011(session: Session) -> No
 
 
 @pytest.fixture
-def empty_database_url(tmp_path: Path) -> Iterator[str]:
+def empty_database_url() -> Iterator[str]:
     """Make an empty database of the dialect the suite runs on."""
-    if BACKENDS.has_postgres:
-        url = backends.create_postgres_database("standards")
-        try:
-            yield url
-        finally:
-            backends.drop_postgres_database(url)
-    else:
-        yield f"sqlite:///{tmp_path}/standards.db"
+    with backends.scratch_database("standards", has_postgres=BACKENDS.has_postgres) as url:
+        yield url
 
 
 def _stored_ids(url: str) -> list[str]:

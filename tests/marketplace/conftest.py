@@ -96,7 +96,9 @@ def _unverified(code: str) -> str:
     return code[:17] + CHARSET[(CHARSET.index(code[17]) + 1) % len(CHARSET)]
 
 
-FIRM_A = FirmSpec("alpha", "福州甲方对照软件有限公司", make_uscc("9", "1", "350100", "73519001"), "350100")
+FIRM_A = FirmSpec(
+    "alpha", "福州甲方对照软件有限公司", make_uscc("9", "1", "350100", "73519001"), "350100"
+)
 FIRM_B = FirmSpec(
     "bravo",
     "厦门乙方机密标记科技有限公司",
@@ -176,9 +178,7 @@ def _register(spec: FirmSpec, park_id: int) -> FirmRecords:
         emails=tuple(u.email for u in users),
         display_names=tuple(u.display_name for u in users),
         membership_ids=tuple(
-            db.session.scalars(
-                sa.select(Membership.id).where(Membership.organization_id == org_id)
-            )
+            db.session.scalars(sa.select(Membership.id).where(Membership.organization_id == org_id))
         ),
         invitation_id=db.session.scalars(
             sa.select(Invitation.id).where(Invitation.organization_id == org_id)

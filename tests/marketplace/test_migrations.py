@@ -17,16 +17,10 @@ from tests.conftest import BACKENDS
 
 
 @pytest.fixture
-def empty_database_url(tmp_path: object) -> Iterator[str]:
+def empty_database_url() -> Iterator[str]:
     """Make an empty database of the dialect the suite runs on."""
-    if BACKENDS.has_postgres:
-        url = backends.create_postgres_database("migrations")
-        try:
-            yield url
-        finally:
-            backends.drop_postgres_database(url)
-    else:
-        yield f"sqlite:///{tmp_path}/migrations.db"
+    with backends.scratch_database("migrations", has_postgres=BACKENDS.has_postgres) as url:
+        yield url
 
 
 def _tables(url: str) -> set[str]:
