@@ -20,7 +20,7 @@ translations: $(STAMP)
 
 translations-update: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -k "pgettext:1c,2" -k "lazy_pgettext:1c,2" -k "npgettext:1c,2,3" -o marketplace/translations/messages.pot .
-	$(BIN)/pybabel update -i marketplace/translations/messages.pot -d marketplace/translations -l zh_CN --no-fuzzy-matching
+	$(BIN)/pybabel update -i marketplace/translations/messages.pot -d marketplace/translations -l zh_Hans_CN --no-fuzzy-matching
 
 run: $(STAMP) translations
 	./scripts/run-dev

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
@@ -19,8 +21,6 @@ from tests.browser.journeys import (
     unique_uscc,
     with_wrong_check_character,
 )
-
-PROFILE_SCREENSHOT = Path("/tmp/browser-profile.png")
 
 
 def _holdings_of(live_server: LiveServer, email: str, legal_name: str) -> dict[str, int]:
@@ -41,7 +41,7 @@ def _holdings_of(live_server: LiveServer, email: str, legal_name: str) -> dict[s
 
 
 def test_sign_up_confirm_register_a_firm_and_see_its_size_class(
-    page: Page, live_server: LiveServer
+    page: Page, live_server: LiveServer, output_path: str
 ) -> None:
     sign_up_and_confirm(page, live_server)
     page.get_by_test_id("nav-register-firm").click()
@@ -57,16 +57,25 @@ def test_sign_up_confirm_register_a_firm_and_see_its_size_class(
     assert row is not None
     assert (row["size_class"], row["uscc_status"]) == ("small", "valid")
     assert (row["staff_count"], row["revenue_fen"]) == (80, 600 * 10_000 * 100)
-    page.screenshot(path=str(PROFILE_SCREENSHOT), full_page=True)
+    # Kept with the run's artifacts, for a person to see how the profile page looks.
+    page.screenshot(path=str(Path(output_path) / "firm-profile.png"), full_page=True)
 
 
+def _with_i_at_position_5(code: str) -> str:
+    # I is never part of a credit code (it reads like 1), so the check stops at position 5.
+    return code[:4] + "I" + code[5:]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "named_number"),
+    [(_with_i_at_position_5, "5"), (lambda code: code[:17], "17")],
+    ids=["a-letter-I-at-position-5", "only-17-characters"],
+)
 def test_a_bad_credit_code_shows_the_field_error_and_saves_nothing(
-    page: Page, live_server: LiveServer
+    page: Page, live_server: LiveServer, spoil: Callable[[str], str], named_number: str
 ) -> None:
     email, _password = sign_up_and_confirm(page, live_server)
-    good = a_firm()
-    # An I is never part of a credit code: the check stops at position 5.
-    firm = a_firm(uscc=good.uscc[:4] + "I" + good.uscc[5:])
+    firm = a_firm(uscc=spoil(unique_uscc()))
     page.goto(live_server.url + "/firm/register")
     fill_firm_form(page, firm)
     submit_firm_form(page)
@@ -76,7 +85,7 @@ def test_a_bad_credit_code_shows_the_field_error_and_saves_nothing(
     expect(uscc).to_have_class(re.compile(r"\bis-invalid\b"))
     error = page.locator("input[name=uscc] ~ .invalid-feedback")
     expect(error).to_have_count(1)
-    expect(error).to_contain_text(re.compile(r"(?<!\d)5(?!\d)"))
+    expect(error).to_contain_text(re.compile(rf"(?<!\d){named_number}(?!\d)"))
     expect(page.locator(".invalid-feedback")).to_have_count(1)
     expect(uscc).to_have_value(firm.uscc)
     expect(page.locator("input[name=legal_name]")).to_have_value(firm.legal_name)

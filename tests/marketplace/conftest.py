@@ -253,7 +253,7 @@ def firm_rows(session: Session, firm: FirmRecords) -> dict[str, list[tuple[objec
     snapshot: dict[str, list[tuple[object, ...]]] = {}
     for name, (model, where) in selections.items():
         table = sa.inspect(model).local_table
-        stmt = sa.select(table).where(where).order_by(*table.primary_key.columns)
+        stmt = sa.select(table).where(where).order_by(*sa.inspect(model).primary_key)
         snapshot[name] = [tuple(row) for row in session.execute(stmt)]
     return snapshot
 

@@ -10,10 +10,12 @@ import pytest
 from babel.messages.pofile import read_po
 from flask.testing import FlaskClient
 
+from marketplace.i18n import TRANSLATIONS_DIR
 from marketplace.logs import configure_logging, get_logger
 from marketplace.settings import PROJECT_ROOT
 
-CATALOG = PROJECT_ROOT / "marketplace" / "translations" / "zh_CN" / "LC_MESSAGES" / "messages.po"
+# Babel reads zh_CN as zh_Hans_CN, and Flask-Babel looks the catalog up under that name.
+CATALOG = TRANSLATIONS_DIR / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
 
 
 def test_every_response_carries_a_request_id(client: FlaskClient) -> None:
