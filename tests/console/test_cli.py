@@ -39,7 +39,7 @@ def test_the_command_line_refuses_an_empty_reason_and_a_stranger(
     )
     assert code == 1 and "reason" in output
     code, output = _run(app, "suspend", str(vendor.id), "--reason", "x", "--as", "who@x.example")
-    assert code == 1 and "No member of the operator" in output
+    assert code == 1 and "运营方成员中没有" in output  # the command line speaks Chinese by default
     code, output = _run(
         app, "suspend", str(vendor.id), "--reason", "x", "--as", "member@ops.example"
     )

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask, g
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from marketplace.accounts.models import User
@@ -55,8 +56,8 @@ def software_firm(**overrides: str) -> dict[str, str]:
 
 @pytest.fixture
 def request_context(app: Flask, session: Session) -> Iterator[None]:
-    """Give a service called directly the request its translated messages need."""
-    with app.test_request_context():
+    """Give a service called directly the request its translated messages need, in English."""
+    with app.test_request_context(), force_locale("en"):
         yield
 
 

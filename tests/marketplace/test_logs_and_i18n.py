@@ -7,7 +7,9 @@ import logging
 from pathlib import Path
 
 import pytest
+from babel import Locale
 from babel.messages.pofile import read_po
+from flask import Flask
 from flask.testing import FlaskClient
 
 from marketplace.i18n import TRANSLATIONS_DIR
@@ -51,6 +53,12 @@ def _catalog_messages(path: Path) -> list[tuple[str, str, bool]]:
     with path.open("rb") as handle:
         catalog = read_po(handle)
     return [(str(m.id), str(m.string), "fuzzy" in m.flags) for m in catalog if m.id and m.locations]
+
+
+def test_the_catalog_sits_where_flask_babel_looks_for_the_default_language(app: Flask) -> None:
+    looked_up = str(Locale.parse(app.config["BABEL_DEFAULT_LOCALE"]))
+    assert TRANSLATIONS_DIR / looked_up / "LC_MESSAGES" / "messages.po" == CATALOG
+    assert CATALOG.is_file()
 
 
 def test_every_interface_string_has_a_chinese_translation() -> None:
