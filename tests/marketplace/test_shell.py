@@ -23,7 +23,7 @@ def test_healthz_reports_database_and_redis(client: FlaskClient) -> None:
 def test_on_ci_the_suite_runs_on_postgresql_and_redis(app: Flask) -> None:
     if not backends.on_ci():
         pytest.skip("only CI insists on PostgreSQL and Redis")
-    assert db.engine.dialect.name == "postgresql"
+    assert app.extensions["db_engine"].dialect.name == "postgresql"
     assert app.extensions["redis"].status() == "ok"
 
 
