@@ -11,6 +11,7 @@ from marketplace.errors import register_error_handlers
 from marketplace.firms.views import bp as firms_bp
 from marketplace.i18n import init_i18n
 from marketplace.orgs.views import bp as orgs_bp
+from marketplace.security import init_security
 from marketplace.settings import Settings, settings_from_env
 from marketplace.web.views import bp as web_bp
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     wiring.init_extensions(app, settings)
     init_i18n(app)
     logs.init_request_ids(app)
+    init_security(app, settings.trusted_proxy_hops, https=settings.is_production)
     register_error_handlers(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)

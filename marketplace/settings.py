@@ -36,6 +36,8 @@ class Settings:
     login_max_failures_per_ip: int = 20
     login_lockout_seconds: int = 900
     rate_limit_prefix: str = "yunshi"
+    # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
+    trusted_proxy_hops: int = 0
     log_json: bool = True
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -113,5 +115,6 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             environ, "LOGIN_LOCKOUT_SECONDS", defaults.login_lockout_seconds
         ),
         rate_limit_prefix=environ.get("RATE_LIMIT_PREFIX") or defaults.rate_limit_prefix,
+        trusted_proxy_hops=_int(environ, "TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops),
         log_json=_bool(environ, "LOG_JSON", env == "production"),
     )

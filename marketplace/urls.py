@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
+
+from flask import current_app, url_for
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -15,3 +18,10 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if "\\" in target:
         return default
     return target
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """Return an absolute link to a page, for a message read outside any request."""
+    # The public address, not the request's host: a proxy or a forged Host header may differ.
+    public_url = str(current_app.config["SETTINGS"].public_url).rstrip("/")
+    return public_url + url_for(endpoint, **values)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -12,6 +10,7 @@ from marketplace.accounts import tokens
 from marketplace.accounts.models import User
 from marketplace.clock import Clock
 from marketplace.mail.services import queue_email
+from marketplace.urls import external_url
 
 CONFIRM_EMAIL = "confirm_email"
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a mail kind, not a secret)
@@ -20,13 +19,6 @@ PASSWORD_RESET = "password_reset"  # noqa: S105 (a mail kind, not a secret)
 def secret_key() -> str:
     """Return the key that signs the links."""
     return str(current_app.config["SECRET_KEY"])
-
-
-def external_url(endpoint: str, **values: Any) -> str:
-    """Return an absolute link to a page, for a message read outside any request."""
-    # The public address, not the request's host: a proxy or a forged Host header may differ.
-    public_url = str(current_app.config["SETTINGS"].public_url).rstrip("/")
-    return public_url + url_for(endpoint, **values)
 
 
 def queue_confirmation(session: Session, clock: Clock, user: User) -> None:

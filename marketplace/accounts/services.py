@@ -174,19 +174,28 @@ def resend_confirmation(session: Session, clock: Clock, user: User) -> None:
     """Mail the user a fresh confirmation link, at most once a minute."""
     if user.is_confirmed:
         raise Conflict(_("Your email address is already confirmed."))
-    last_sent = session.scalar(
-        sa.select(sa.func.max(OutboundEmail.created_at)).where(
-            OutboundEmail.to_address == user.email, OutboundEmail.kind == mails.CONFIRM_EMAIL
-        )
-    )
-    if last_sent is not None and clock.now() - last_sent < RESEND_INTERVAL:
-        wait = RESEND_INTERVAL - (clock.now() - last_sent)
+    wait = _wait_before_mailing(session, clock, user.email, mails.CONFIRM_EMAIL)
+    if wait is not None:
         raise RateLimited(
             _("We sent you a link a moment ago. Check your mail, or try again in a minute."),
             retry_after=max(1, math.ceil(wait.total_seconds())),
         )
     mails.queue_confirmation(session, clock, user)
     session.commit()
+
+
+def _wait_before_mailing(
+    session: Session, clock: Clock, address: str, kind: str
+) -> timedelta | None:
+    """Return how long until another mail of kind may go to address (None: it may now)."""
+    last_sent = session.scalar(
+        sa.select(sa.func.max(OutboundEmail.created_at)).where(
+            OutboundEmail.to_address == address, OutboundEmail.kind == kind
+        )
+    )
+    if last_sent is None or clock.now() - last_sent >= RESEND_INTERVAL:
+        return None
+    return RESEND_INTERVAL - (clock.now() - last_sent)
 
 
 # ---- sign in --------------------------------------------------------------------------------
@@ -255,6 +264,9 @@ def request_password_reset(session: Session, clock: Clock, *, email: str) -> Non
         raise ValidationFailed(errors)
     user = user_by_email(session, address)
     if user is None or not user.is_active:
+        return
+    # At most one link a minute, so the form cannot be used to flood someone's mailbox.
+    if _wait_before_mailing(session, clock, address, mails.PASSWORD_RESET) is not None:
         return
     mails.queue_password_reset(session, clock, user)
     session.commit()

@@ -27,6 +27,7 @@ from marketplace.console.forms import (
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.orgs.context import acting_membership, current_actor, require_org
+from marketplace.orgs.invitations import invitation_link
 from marketplace.orgs.labels import KIND_LABELS, ROLE_LABELS
 from marketplace.orgs.models import OrgKind
 
@@ -44,10 +45,6 @@ def labels() -> dict[str, Any]:
 
 def _page_number() -> int:
     return request.args.get("page", 1, type=int) or 1
-
-
-def _accept_url(token: str) -> str:
-    return url_for("orgs.accept_invitation", token=token, _external=True)
 
 
 def _can_act() -> bool:
@@ -268,7 +265,7 @@ def create_park() -> ResponseReturnValue:
             current_actor(),
             form.name.data,
             form.admin_email.data,
-            accept_url=_accept_url,
+            accept_url=invitation_link,
         )
     except ValidationFailed as error:
         show_errors(form, error)

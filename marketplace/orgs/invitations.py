@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from marketplace.accounts.access import ensure_confirmed
 from marketplace.accounts.models import User
 from marketplace.audit.services import Actor, record, snapshot
 from marketplace.clock import Clock
@@ -27,9 +28,15 @@ from marketplace.orgs.services import (
     check_organization_may_change,
     email_address,
 )
+from marketplace.urls import external_url
 
 INVITATION_LIFETIME = timedelta(days=7)
 INVITATION_FIELDS = ("email", "role", "expires_at", "accepted_at", "accepted_by_id", "revoked_at")
+
+
+def invitation_link(token: str) -> str:
+    """Return the public link that accepts an invitation."""
+    return external_url("orgs.accept_invitation", token=token)
 
 
 def hash_token(token: str) -> str:
@@ -52,6 +59,8 @@ def invite_member(
     An open invitation to the same address is replaced: it is revoked in the same change.
     """
     check_may_manage_members(acting)
+    # Mail goes out in our name: only a confirmed address may make us send it.
+    ensure_confirmed(acting.user)
     address = email_address(email)
     if role not in roles.ALL_ROLES:
         raise ValidationFailed({"role": _("Choose one of the roles.")})

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, joinedload
 
 from marketplace.accounts import inputs
+from marketplace.accounts.access import ensure_confirmed
 from marketplace.accounts.models import User
 from marketplace.accounts.passwords import hash_password
 from marketplace.audit.services import Actor, record, snapshot
@@ -116,6 +117,7 @@ def apply_as_vendor(
     The operator's approval of vendors arrives in a later issue; until then a new vendor
     organization is active at once.
     """
+    ensure_confirmed(user)
     return create_organization(
         session, clock, kind=OrgKind.VENDOR, name=name, owner=user, actor=actor
     )

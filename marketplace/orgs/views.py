@@ -129,9 +129,7 @@ def invite() -> Response | tuple[str, int]:
                 email=form.email.data,
                 role=form.role.data,
                 actor=current_actor(),
-                accept_url=lambda token: url_for(
-                    "orgs.accept_invitation", token=token, _external=True
-                ),
+                accept_url=invitations.invitation_link,
             )
         except ValidationFailed as error:
             apply_errors(form, error)

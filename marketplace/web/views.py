@@ -9,6 +9,8 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
+from marketplace.accounts.services import update_settings
+from marketplace.clock import current_clock
 from marketplace.extensions import db, redis_store
 from marketplace.i18n import LANGUAGES
 from marketplace.urls import safe_next
@@ -51,6 +53,11 @@ def set_language() -> Response:
     if lang in LANGUAGES:
         session["lang"] = lang
         if current_user.is_authenticated:
-            current_user.locale = lang
-            db.session.commit()
+            update_settings(
+                db.session(),
+                current_clock(),
+                current_user,
+                display_name=current_user.display_name,
+                locale=lang,
+            )
     return redirect(safe_next(request.form.get("next")))

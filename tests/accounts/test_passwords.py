@@ -57,6 +57,22 @@ def test_asking_for_a_reset_mails_a_link_to_a_known_address(
     assert link_path(mail).startswith("/password/reset/")
 
 
+def test_reset_links_go_out_at_most_once_a_minute_with_the_same_answer(
+    client: FlaskClient, session: sa.orm.Session, clock: FrozenClock
+) -> None:
+    user = make_user("li.na@example.com")
+    client.post("/password/forgot", data={"email": user.email})
+
+    again = client.post("/password/forgot", data={"email": user.email})
+    assert again.status_code == 200
+    assert SENT in again.get_data(as_text=True)
+    assert len(mails(session, "password_reset", to=user.email)) == 1
+
+    clock.advance(timedelta(minutes=1))
+    client.post("/password/forgot", data={"email": user.email})
+    assert len(mails(session, "password_reset", to=user.email)) == 2
+
+
 def test_an_unknown_address_gets_the_same_answer_and_no_mail(
     client: FlaskClient, session: sa.orm.Session
 ) -> None:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
@@ -18,6 +17,7 @@ from marketplace.firms.models import SmeProfile, UsccStatus
 from marketplace.firms.uscc import CHARSET, make_uscc
 from marketplace.orgs.models import Organization, OrgKind, Role
 from tests.factories import make_member, make_org, make_user
+from tests.sessions import sign_in, sign_out  # noqa: F401 (shared by this part's tests)
 
 STANDARD_ID = "MIIT-2011-300"
 _REGISTERED = datetime(2026, 2, 1, tzinfo=UTC)
@@ -48,27 +48,6 @@ def console(client: FlaskClient, operator: Operator) -> FlaskClient:
     """A client signed in as the operator's owner."""
     sign_in(client, operator.owner, operator.org)
     return client
-
-
-def sign_in(client: FlaskClient, user: User, org: Organization | None = None) -> None:
-    """Sign user in on the client (English pages), acting for org when given."""
-    with client.session_transaction() as browser:
-        browser.clear()
-        browser["_user_id"] = user.get_id()
-        browser["_fresh"] = True
-        browser["lang"] = "en"
-        if org is not None:
-            browser["org_id"] = org.id
-    # The tests share one app context, so forget the user the last request loaded.
-    g.pop("_login_user", None)
-
-
-def sign_out(client: FlaskClient) -> None:
-    """Forget the signed-in user on the client."""
-    with client.session_transaction() as browser:
-        browser.clear()
-        browser["lang"] = "en"
-    g.pop("_login_user", None)
 
 
 def unverified(code: str) -> str:

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask, g
-from flask.testing import FlaskClient
+from flask import Flask
 from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,7 @@ from marketplace.firms.services import FirmDetails, register_firm
 from marketplace.firms.uscc import CHARSET, make_uscc
 from marketplace.orgs.models import Membership, Organization, OrgKind
 from tests.factories import make_member, make_org, make_user
+from tests.sessions import acting_org_id, sign_in  # noqa: F401 (shared by this part's tests)
 
 _serial = itertools.count(1)
 
@@ -59,27 +59,6 @@ def request_context(app: Flask, session: Session) -> Iterator[None]:
     """Give a service called directly the request its translated messages need, in English."""
     with app.test_request_context(), force_locale("en"):
         yield
-
-
-def sign_in(
-    client: FlaskClient, user: User, org: Organization | None = None, lang: str = "en"
-) -> None:
-    """Sign user in on the client, acting for org when given, in a language."""
-    with client.session_transaction() as browser:
-        browser["_user_id"] = user.get_id()
-        browser["_fresh"] = True
-        browser["lang"] = lang
-        if org is not None:
-            browser["org_id"] = org.id
-    # The tests share one app context, so forget the user the last request loaded.
-    g.pop("_login_user", None)
-
-
-def acting_org_id(client: FlaskClient) -> int | None:
-    """Return the organization the client's session acts for."""
-    with client.session_transaction() as browser:
-        value = browser.get("org_id")
-    return int(value) if value is not None else None
 
 
 def register(user: User, **overrides: str) -> SmeProfile:

@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import functools
-import itertools
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
-from flask import g
-from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from marketplace.accounts.models import User
-from marketplace.accounts.passwords import hash_password
 from marketplace.audit.models import AuditEntry
 from marketplace.audit.services import Actor
 from marketplace.clock import current_clock
@@ -24,11 +18,10 @@ from marketplace.extensions import db
 from marketplace.mail.models import OutboundEmail
 from marketplace.orgs.invitations import invite_member
 from marketplace.orgs.models import Invitation, Membership, Organization, OrgKind
-from tests.factories import PASSWORD, make_member, make_org
+from tests.factories import make_member, make_org, make_user
+from tests.sessions import acting_org_id, sign_in, sign_out  # noqa: F401 (shared by this part's tests)
 
 ROLES = ("owner", "admin", "member", "billing")
-_counter = itertools.count(1)
-_NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -46,24 +39,9 @@ class Team:
         return db.session.scalars(stmt).one()
 
 
-@functools.cache
-def _password_hash() -> str:
-    return hash_password(PASSWORD)
-
-
 def make_person(email: str | None = None) -> User:
-    """Add a confirmed user quickly: the password hash (PASSWORD) is computed once a run."""
-    n = next(_counter)
-    user = User(
-        email=email or f"orgs-person{n}@example.com",
-        display_name=f"Person {n}",
-        password_hash=_password_hash(),
-        email_confirmed_at=_NOW,
-        created_at=_NOW,
-    )
-    db.session.add(user)
-    db.session.flush()
-    return user
+    """Add a confirmed user who signs in with PASSWORD."""
+    return make_user(email)
 
 
 def make_team(kind: str = OrgKind.SME, name: str | None = None, **fields: Any) -> Team:
@@ -71,18 +49,6 @@ def make_team(kind: str = OrgKind.SME, name: str | None = None, **fields: Any) -
     org = make_org(kind, name, **fields)
     users = {role: make_member(org, make_person(), role) for role in ROLES}
     return Team(org=org, users=users)
-
-
-def sign_in(client: FlaskClient, user: User, org: Organization | None = None) -> None:
-    """Sign user in on the client (English pages), acting for org when given."""
-    with client.session_transaction() as browser:
-        browser["_user_id"] = user.get_id()
-        browser["_fresh"] = True
-        browser["lang"] = "en"
-        if org is not None:
-            browser["org_id"] = org.id
-    # The tests share one app context, so forget the user the last request loaded.
-    g.pop("_login_user", None)
 
 
 def login_next(response: TestResponse) -> str | None:
@@ -93,21 +59,6 @@ def login_next(response: TestResponse) -> str | None:
     if location.path != "/login":
         return None
     return parse_qs(location.query).get("next", [None])[0]
-
-
-def sign_out(client: FlaskClient) -> None:
-    """Forget the signed-in user on the client."""
-    with client.session_transaction() as browser:
-        browser.clear()
-        browser["lang"] = "en"
-    g.pop("_login_user", None)
-
-
-def acting_org_id(client: FlaskClient) -> int | None:
-    """Return the organization the client's session acts for."""
-    with client.session_transaction() as browser:
-        value = browser.get("org_id")
-    return int(value) if value is not None else None
 
 
 def audit(session: Session, action: str) -> list[AuditEntry]:

@@ -261,3 +261,19 @@ def test_members_and_billing_do_not_see_open_invitations(
     sign_in(client, team.users[role], team.org)
 
     assert "private@example.com" not in client.get("/org/members").get_data(as_text=True)
+
+
+def test_an_owner_with_an_unconfirmed_address_cannot_send_invitations(
+    client: FlaskClient, session: Session
+) -> None:
+    team = make_team()
+    owner = team.users["owner"]
+    owner.email_confirmed_at = None
+    session.flush()
+    sign_in(client, owner, team.org)
+
+    response = client.post("/org/invitations", data={"email": "x@example.com", "role": "member"})
+
+    assert response.status_code == 403
+    assert _invitations(session, team.org.id) == []
+    assert mails_to(session, "x@example.com") == []

@@ -12,7 +12,7 @@ from marketplace.clock import FrozenClock
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.orgs.models import Membership, Organization, OrgKind
 from marketplace.orgs.services import create_organization
-from tests.factories import make_member, make_org
+from tests.factories import make_member, make_org, make_user
 from tests.orgs.conftest import acting_org_id, audit, login_next, make_person, sign_in
 
 
@@ -142,3 +142,15 @@ def test_only_one_operator_organization_may_exist(session: Session, clock: Froze
         )
 
     assert [o.name for o in _organizations(session, OrgKind.OPERATOR)].count("第二运营") == 0
+
+
+def test_an_unconfirmed_user_cannot_apply_as_a_vendor(
+    client: FlaskClient, session: Session
+) -> None:
+    user = make_user(confirmed=False)
+    sign_in(client, user)
+
+    response = client.post("/vendors/new", data={"name": "未验证服务商有限公司"})
+
+    assert response.status_code == 403
+    assert _organizations(session, OrgKind.VENDOR) == []
