@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from flask import current_app
+
+# The marketplace's people live in Fujian: dates and times are shown, and days counted, here.
+MARKET_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def local_time_text(moment: datetime) -> str:
+    """Show an aware time as the marketplace's local time, to the minute."""
+    return moment.astimezone(MARKET_TIME_ZONE).strftime("%Y-%m-%d %H:%M")
 
 
 class Clock(Protocol):

@@ -7,7 +7,7 @@ from flask_login import AnonymousUserMixin
 from werkzeug.routing import BuildError
 
 from marketplace.accounts.models import User
-from marketplace.clock import SystemClock
+from marketplace.clock import SystemClock, local_time_text
 from marketplace.extensions import bootstrap, csrf, db, login_manager, login_throttle, redis_store
 from marketplace.money import format_fen
 from marketplace.orgs.context import load_acting_membership
@@ -55,6 +55,7 @@ def init_extensions(app: Flask, settings: Settings) -> None:
     app.extensions["clock"] = SystemClock()
     app.before_request(load_acting_membership)
     app.jinja_env.filters["fen"] = format_fen
+    app.jinja_env.globals["local_time"] = local_time_text
     app.jinja_env.globals["acting"] = lambda: g.get("membership")
     app.jinja_env.globals["nav_url"] = nav_url
 

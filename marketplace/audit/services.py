@@ -70,24 +70,6 @@ def snapshot(row: object, fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: _plain(getattr(row, name)) for name in fields}
 
 
-def entries(
-    session: Session,
-    *,
-    action: str | None = None,
-    subject_org_id: int | None = None,
-    limit: int = 100,
-    before_id: int | None = None,
-) -> list[AuditEntry]:
-    """Return the newest entries, optionally filtered, for the operator's view."""
-    stmt = sa.select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if action:
-        stmt = stmt.where(AuditEntry.action == action)
-    if subject_org_id is not None:
-        stmt = stmt.where(AuditEntry.subject_org_id == subject_org_id)
-    if before_id is not None:
-        stmt = stmt.where(AuditEntry.id < before_id)
-    return list(session.scalars(stmt))
-
 
 @dataclass(frozen=True)
 class Change:

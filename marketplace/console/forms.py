@@ -77,10 +77,6 @@ class ReasonForm(FlaskForm):
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=1, max=500)])
 
 
-class ConfirmForm(FlaskForm):
-    """A change that needs no input beyond the CSRF token: reactivation."""
-
-
 class UsccConfirmForm(FlaskForm):
     """Confirm an unverified credit code, optionally with a note."""
 

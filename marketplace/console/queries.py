@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -15,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from marketplace.accounts.models import User
 from marketplace.audit.models import AuditEntry
 from marketplace.audit.services import Actor, Change, changes, recorded_actions, trail
+from marketplace.clock import MARKET_TIME_ZONE
 from marketplace.console.services import operator_membership
 from marketplace.errors import NotFound, ValidationFailed
 from marketplace.firms.models import ParkMembership, SmeProfile, UsccStatus
@@ -26,8 +26,7 @@ from marketplace.orgs.tenancy import members_of
 
 PAGE_SIZE = 50
 RECENT = 20
-# The operator reads times as the people of Fujian live them.
-LOCAL_ZONE = ZoneInfo("Asia/Shanghai")
+LOCAL_ZONE = MARKET_TIME_ZONE
 T = TypeVar("T")
 
 

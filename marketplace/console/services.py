@@ -16,10 +16,11 @@ from marketplace.firms import services as firm_services
 from marketplace.firms.models import SmeProfile
 from marketplace.orgs.invitations import add_invitation
 from marketplace.orgs.models import Membership, Organization, OrgKind, OrgStatus, Role
+from marketplace.orgs.roles import MANAGER_ROLES
 from marketplace.orgs.services import add_organization, email_address, organization_name
 
 # Owners and admins of the operator act; members of the operator may only look.
-ACTING_ROLES = (Role.OWNER.value, Role.ADMIN.value)
+ACTING_ROLES = MANAGER_ROLES
 REASON_MAX = 500
 ORG_FIELDS = ("status", "suspended_reason")
 USER_FIELDS = ("is_active",)
@@ -146,10 +147,12 @@ def deactivate_user(
     session: Session, clock: Clock, actor: Actor, user_id: int, reason: str | None
 ) -> User:
     """Stop a user from signing in, with a reason; their sessions end at the next request."""
-    operator_membership(session, actor, acting=True)
+    acting = operator_membership(session, actor, acting=True)
     text = required_text(reason, "reason")
     if user_id == actor.user_id:
         raise Forbidden(_("You cannot deactivate your own account."))
+    if acting.role != Role.OWNER and _is_operator_owner(session, acting.organization_id, user_id):
+        raise Forbidden(_("Only an owner of the operator can deactivate another owner."))
     user = _user(session, user_id)
     if not user.is_active:
         raise Conflict(_("This user is already deactivated."))
@@ -161,6 +164,15 @@ def deactivate_user(
     record(session, clock, actor, "user.deactivated", ("user", user.id), before=before, after=after)
     session.commit()
     return user
+
+
+def _is_operator_owner(session: Session, operator_id: int, user_id: int) -> bool:
+    stmt = sa.select(Membership.id).where(
+        Membership.organization_id == operator_id,
+        Membership.user_id == user_id,
+        Membership.role == Role.OWNER,
+    )
+    return session.scalar(stmt) is not None
 
 
 def reactivate_user(session: Session, clock: Clock, actor: Actor, user_id: int) -> User:

@@ -14,7 +14,6 @@ from marketplace.clock import current_clock
 from marketplace.console import queries, services
 from marketplace.console.forms import (
     AuditFilterForm,
-    ConfirmForm,
     NewParkForm,
     OrganizationSearchForm,
     ReasonForm,
@@ -26,6 +25,7 @@ from marketplace.console.forms import (
 )
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
+from marketplace.forms import ConfirmForm
 from marketplace.orgs.context import acting_membership, current_actor, require_org
 from marketplace.orgs.invitations import invitation_link
 from marketplace.orgs.labels import KIND_LABELS, ROLE_LABELS

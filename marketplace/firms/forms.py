@@ -87,7 +87,3 @@ class RejectRequestForm(FlaskForm):
 
     reason = TextAreaField(_l("Reason"), render_kw={"maxlength": 500, "rows": 3})
     submit = SubmitField(_l("Reject request"))
-
-
-class ConfirmForm(FlaskForm):
-    """A button that changes something: only the CSRF token travels with it."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, url_for
@@ -20,21 +19,20 @@ from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.firms import services
 from marketplace.firms.forms import (
-    ConfirmForm,
     FirmForm,
     JoinParkForm,
     RejectRequestForm,
     local_name,
 )
 from marketplace.firms.regions import region_by_code
-from marketplace.firms.services.standards import FIRM_TIME_ZONE
-from marketplace.forms import apply_errors
+from marketplace.forms import ConfirmForm, apply_errors
 from marketplace.money import fen_to_wan
 from marketplace.orgs.context import acting_org, choose_acting_org, current_actor, require_org
+from marketplace.orgs.roles import MANAGER_ROLES
 
 bp = Blueprint("firms", __name__)
 
-MANAGERS = ("owner", "admin")
+MANAGERS = MANAGER_ROLES
 # "Small" alone is ambiguous to a translator: the context says it is a size class (小型).
 SIZE_LABELS = {
     "large": lazy_pgettext("size class", "Large"),
@@ -72,11 +70,6 @@ def wan(amount_fen: int | None) -> str:
     return "" if amount_fen is None else format(fen_to_wan(amount_fen).normalize(), ",f")
 
 
-def local_time(moment: datetime) -> str:
-    """Show a stored UTC time as the firms' local time (Asia/Shanghai)."""
-    return moment.astimezone(FIRM_TIME_ZONE).strftime("%Y-%m-%d %H:%M")
-
-
 def _form_page(template: str, form: FlaskForm, **context: Any) -> tuple[str, int]:
     """Render a form page, answering 422 when the submitted form was refused."""
     refused = bool(form.form_errors) or any(field.errors for field in form)
@@ -92,7 +85,6 @@ def _helpers() -> dict[str, Any]:
         "size_label": size_label,
         "indicator_label": indicator_label,
         "wan": wan,
-        "local_time": local_time,
         "MANAGERS": MANAGERS,
     }
 

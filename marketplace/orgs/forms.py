@@ -64,7 +64,3 @@ class RoleForm(FlaskForm):
     """Change a member's role."""
 
     role = SelectField(_l("Role"), choices=ROLE_CHOICES)
-
-
-class ConfirmForm(FlaskForm):
-    """A button that only carries the CSRF token (revoke, remove, leave, accept)."""

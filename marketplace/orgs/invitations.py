@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from marketplace.accounts.access import ensure_confirmed
 from marketplace.accounts.models import User
 from marketplace.audit.services import Actor, record, snapshot
-from marketplace.clock import Clock
+from marketplace.clock import Clock, local_time_text
 from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.mail.services import queue_email
 from marketplace.orgs import roles, tenancy
@@ -139,12 +139,12 @@ def _mail_invitation(
     role = str(ROLE_LABELS[invitation.role])
     body = _(
         "%(inviter)s invites you to join %(org)s on Yunshi as %(role)s.\n\n"
-        "Open this link to accept (it works until %(expires)s UTC):\n%(link)s\n\n"
+        "Open this link to accept (it works until %(expires)s, Beijing time):\n%(link)s\n\n"
         "If you did not expect this invitation, you can ignore this message.",
         inviter=inviter.display_name,
         org=org_name,
         role=role,
-        expires=invitation.expires_at.strftime("%Y-%m-%d %H:%M"),
+        expires=local_time_text(invitation.expires_at),
         link=link,
     )
     subject = _("Invitation to join %(org)s on Yunshi", org=org_name)

@@ -15,7 +15,7 @@ from marketplace.accounts.models import User
 from marketplace.clock import current_clock
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
-from marketplace.forms import apply_errors
+from marketplace.forms import ConfirmForm, apply_errors
 from marketplace.orgs import invitations, services
 from marketplace.orgs.context import (
     acting_membership,
@@ -25,7 +25,6 @@ from marketplace.orgs.context import (
     require_org,
 )
 from marketplace.orgs.forms import (
-    ConfirmForm,
     InvitationForm,
     RoleForm,
     SwitchOrganizationForm,

@@ -108,6 +108,18 @@ def test_the_operator_cannot_deactivate_themselves(
     assert audit(session, "user.deactivated") == []
 
 
+def test_an_operator_admin_cannot_deactivate_an_owner_of_the_operator(
+    client: FlaskClient, session: Session, operator: Operator
+) -> None:
+    sign_in(client, operator.admin, operator.org)
+    response = client.post(
+        f"/console/users/{operator.owner.id}/deactivate", data={"reason": "Testing"}
+    )
+    assert response.status_code == 403
+    assert reload(session, operator.owner).is_active is True
+    assert audit(session, "user.deactivated") == []
+
+
 def test_deactivating_a_deactivated_user_is_a_conflict(console: FlaskClient) -> None:
     lin = make_user("lin@minjiang.example", is_active=False)
     response = console.post(f"/console/users/{lin.id}/deactivate", data={"reason": "Spam"})

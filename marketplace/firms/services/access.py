@@ -8,9 +8,8 @@ from sqlalchemy.orm import Session
 
 from marketplace.audit.services import Actor
 from marketplace.errors import Forbidden, NotFound
-from marketplace.orgs.models import Membership, Organization, Role
-
-MANAGER_ROLES = (Role.OWNER.value, Role.ADMIN.value)
+from marketplace.orgs.models import Membership, Organization
+from marketplace.orgs.roles import MANAGER_ROLES
 
 
 def managed_organization(

@@ -8,18 +8,17 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from marketplace.audit.services import Actor, record
-from marketplace.clock import Clock
+from marketplace.clock import MARKET_TIME_ZONE, Clock
 from marketplace.errors import AppError, Conflict, ValidationFailed
 from marketplace.firms.models import SizeStandardRecord
 from marketplace.firms.sme_size import SizeStandard, parse_standard, standard_in_force
 
-FIRM_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+FIRM_TIME_ZONE = MARKET_TIME_ZONE
 ID_MAX = 40
 NAME_MAX = 200
 
