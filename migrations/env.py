@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context
 
+import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401  (fills the metadata for autogenerate)
 from marketplace.db import Base, UTCDateTime
 from marketplace.settings import settings_from_env

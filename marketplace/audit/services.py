@@ -70,7 +70,6 @@ def snapshot(row: object, fields: tuple[str, ...]) -> dict[str, Any]:
     return {name: _plain(getattr(row, name)) for name in fields}
 
 
-
 @dataclass(frozen=True)
 class Change:
     """One key of an entry whose value differs between before and after."""

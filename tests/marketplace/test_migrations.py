@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401
 from marketplace import migrate
 from marketplace.db import Base
