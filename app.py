@@ -6,6 +6,7 @@ from flask import Flask
 
 from marketplace import cli, logs, wiring
 from marketplace.accounts.views import bp as accounts_bp
+from marketplace.api import init_api
 from marketplace.console.views import bp as console_bp
 from marketplace.errors import register_error_handlers
 from marketplace.firms.views import bp as firms_bp
@@ -14,8 +15,12 @@ from marketplace.orgs.views import bp as orgs_bp
 from marketplace.security import init_security
 from marketplace.settings import Settings, settings_from_env
 from marketplace.web.views import bp as web_bp
+from sso.api import bp as sso_api_bp
+from sso.oauth import bp as oauth_bp
+from sso.oauth import init_sso
+from sso.views import bp as sso_bp
 
-BLUEPRINTS = (web_bp, accounts_bp, orgs_bp, firms_bp, console_bp)
+BLUEPRINTS = (web_bp, accounts_bp, orgs_bp, firms_bp, console_bp, sso_bp, oauth_bp, sso_api_bp)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -30,6 +35,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.init_request_ids(app)
     init_security(app, settings.trusted_proxy_hops, https=settings.is_production)
     register_error_handlers(app)
+    init_api(app)
+    init_sso(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     cli.register(app)

@@ -9,6 +9,7 @@ from alembic import context
 
 import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401  (fills the metadata for autogenerate)
+import sso.models  # noqa: F401
 from marketplace.db import Base, UTCDateTime
 from marketplace.settings import settings_from_env
 

@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 
 import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401
+import sso.models  # noqa: F401
 from marketplace import migrate
 from marketplace.db import Base
 from tests import backends

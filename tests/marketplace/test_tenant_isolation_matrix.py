@@ -56,13 +56,15 @@ PUBLIC_ENDPOINTS = frozenset(
         "accounts.confirm",
         "accounts.forgot_password",
         "accounts.reset_password",
+        "oauth.token",
     }
 )
 
 ValuesOfB = Callable[[FirmRecords], list[object]]
 # (blueprint, URL variable) -> the values of firm B that variable is called with. A park id
 # is public (any firm may ask any park), so firm B's own organization id stands in for it:
-# a firm is no park, and must not be found as one.
+# a firm is no park, and must not be found as one. Firm B, an SME, has no API clients: its
+# organization id stands in for one, and must not be found as one either.
 URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     ("console", "org_id"): lambda b: [b.org_id],
     ("console", "user_id"): lambda b: list(b.user_ids),
@@ -72,6 +74,7 @@ URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     ("accounts", "token"): lambda b: [b.invitation_token],
     ("firms", "park_id"): lambda b: [b.org_id],
     ("firms", "membership_id"): lambda b: [b.park_membership_id],
+    ("sso", "api_client_id"): lambda b: [b.org_id],
 }
 NOWHERE_ID = 2_000_000_000
 NOWHERE_TOKEN = "no-such-token-0123456789abcdefghijklmnopqrstuv"

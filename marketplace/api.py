@@ -1,0 +1,148 @@
+"""The vendor API's conventions: its base path, bearer-token protection, who is calling.
+
+`require_token` is made here, unbound; the package that issues tokens (sso) registers its
+validator on it at start-up, so every package protects its endpoints without importing
+that one. Refusals come out as RFC 9457 problem+json with an RFC 6750 challenge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from authlib.integrations.flask_oauth2 import ResourceProtector
+from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTypeError
+from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError
+from flask import Blueprint, Flask, Response, g
+
+from marketplace.errors import AppError, Unauthorized, problem_response
+from marketplace.extensions import csrf
+
+API_PREFIX = "/api/v1"
+REALM = "yunshi"
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who calls the API: the client, its vendor organization, its scopes and its mode."""
+
+    client_id: str
+    client_name: str
+    organization_id: int
+    organization_name: str
+    scopes: tuple[str, ...]
+    sandbox: bool
+
+
+class BearerTokenRefused(AppError):
+    """A request to the API came without a usable token, or with too narrow a scope."""
+
+    status = 401
+    code = "invalid_token"
+    title = "Invalid access token"
+
+    def __init__(
+        self, detail: str, *, status: int, code: str, title: str, challenge: str, **extra: Any
+    ) -> None:
+        super().__init__(detail, **extra)
+        self.status, self.code, self.title = status, code, title
+        self.challenge = challenge
+
+
+class MissingScope(InsufficientScopeError):
+    """The token is valid but lacks every scope set that would allow the request."""
+
+    def __init__(self, required: Sequence[str]) -> None:
+        self.required = list(required)
+        super().__init__(description=f"This request needs the scope {' or '.join(required)}.")
+
+
+class ApiTokenValidator(BearerTokenValidator):
+    """Check a bearer token's scopes; the issuing package says which token it is.
+
+    authenticate_token returns an ApiCaller, or raises InvalidTokenError saying why not.
+    A required scope may name several scopes separated by spaces (all needed); several
+    required scopes are alternatives.
+    """
+
+    def validate_token(self, token: ApiCaller, scopes: list[str] | None, request: Any) -> None:
+        """Refuse a caller whose scopes cover none of the required scope sets."""
+        if not scopes:
+            return
+        held = set(token.scopes)
+        if not any(set(required.split()) <= held for required in scopes):
+            raise MissingScope(scopes)
+
+
+class ApiResourceProtector(ResourceProtector):
+    """Authlib's protector, refusing through our error hierarchy instead of bare JSON."""
+
+    def raise_error_response(self, error: OAuth2Error) -> NoReturn:
+        """Raise the refusal that renders as problem+json with a WWW-Authenticate header."""
+        raise refusal_of(error)
+
+
+require_token = ApiResourceProtector()
+
+
+def refusal_of(error: OAuth2Error) -> BearerTokenRefused:
+    """Translate an Authlib error on a protected request into our refusal."""
+    if isinstance(error, MissingScope):
+        scope = " ".join(error.required)
+        return BearerTokenRefused(
+            error.get_error_description(),
+            status=403,
+            code="insufficient_scope",
+            title="Insufficient scope",
+            challenge=f'Bearer realm="{REALM}", error="insufficient_scope", scope="{scope}"',
+            required_scopes=error.required,
+        )
+    if isinstance(error, MissingAuthorizationError):
+        return BearerTokenRefused(
+            "Send an access token from /oauth/token as 'Authorization: Bearer <token>'.",
+            status=401,
+            code="missing_token",
+            title="Authentication required",
+            challenge=f'Bearer realm="{REALM}"',
+        )
+    if isinstance(error, UnsupportedTokenTypeError):
+        detail = "The Authorization header must read 'Bearer <token>'."
+    else:
+        detail = error.get_error_description() or "The access token is not valid."
+    return BearerTokenRefused(
+        detail,
+        status=401,
+        code="invalid_token",
+        title="Invalid access token",
+        challenge=f'Bearer realm="{REALM}", error="invalid_token"',
+    )
+
+
+def api_caller() -> ApiCaller:
+    """Return the caller that require_token admitted to this request."""
+    # Authlib's Flask protector keeps the admitted token (our ApiCaller) under this name.
+    caller = g.get("authlib_server_oauth2_token")
+    if not isinstance(caller, ApiCaller):
+        raise Unauthorized("This endpoint needs an access token.")
+    return caller
+
+
+def api_blueprint(name: str, import_name: str) -> Blueprint:
+    """Make a blueprint under the API's base path; bearer tokens, not cookies, guard it."""
+    blueprint = Blueprint(name, import_name, url_prefix=API_PREFIX)
+    csrf.exempt(blueprint)
+    return blueprint
+
+
+def render_refusal(error: BearerTokenRefused) -> Response:
+    """Render a refusal as problem+json with its RFC 6750 challenge."""
+    response = problem_response(error.status, error.code, error.title, error.detail, **error.extra)
+    response.headers["WWW-Authenticate"] = error.challenge
+    return response
+
+
+def init_api(app: Flask) -> None:
+    """Render the API's token refusals on the app."""
+    app.register_error_handler(BearerTokenRefused, render_refusal)
