@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from flask import Flask
 
+from catalog.demo import load_catalog_demo
+from catalog.review_views import bp as catalog_review_bp
+from catalog.storefront_views import bp as storefront_bp
+from catalog.vendor_views import bp as catalog_vendor_bp
 from marketplace import cli, logs, wiring
 from marketplace.accounts.views import bp as accounts_bp
 from marketplace.api import init_api
 from marketplace.console.views import bp as console_bp
+from marketplace.demo import register_demo_loader
 from marketplace.errors import register_error_handlers
 from marketplace.firms.views import bp as firms_bp
 from marketplace.i18n import init_i18n
@@ -20,7 +25,19 @@ from sso.oauth import bp as oauth_bp
 from sso.oauth import init_sso
 from sso.views import bp as sso_bp
 
-BLUEPRINTS = (web_bp, accounts_bp, orgs_bp, firms_bp, console_bp, sso_bp, oauth_bp, sso_api_bp)
+BLUEPRINTS = (
+    web_bp,
+    accounts_bp,
+    orgs_bp,
+    firms_bp,
+    console_bp,
+    sso_bp,
+    oauth_bp,
+    sso_api_bp,
+    storefront_bp,
+    catalog_review_bp,
+    catalog_vendor_bp,
+)
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -40,4 +57,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     cli.register(app)
+    register_demo_loader(load_catalog_demo)
     return app

@@ -2,26 +2,34 @@
 
 `require_token` is made here, unbound; the package that issues tokens (sso) registers its
 validator on it at start-up, so every package protects its endpoints without importing
-that one. Refusals come out as RFC 9457 problem+json with an RFC 6750 challenge.
+that one. Refusals come out as RFC 9457 problem+json with an RFC 6750 challenge. Every
+request with a valid token is charged to its client's budget (marketplace.ratelimit), and
+the guarded views are described in the OpenAPI document (marketplace.openapi).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from authlib.integrations.flask_oauth2 import ResourceProtector
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import MissingAuthorizationError, UnsupportedTokenTypeError
 from authlib.oauth2.rfc6750 import BearerTokenValidator, InsufficientScopeError
-from flask import Blueprint, Flask, Response, g
+from flask import Blueprint, Flask, Response, g, request
+from marshmallow import Schema, ValidationError
 
-from marketplace.errors import AppError, Unauthorized, problem_response
+from marketplace import api_docs
+from marketplace.errors import AppError, Unauthorized, ValidationFailed, problem_response
 from marketplace.extensions import csrf
+from marketplace.openapi import mark_required_scopes
+from marketplace.ratelimit import api_rate_limit
+from marketplace.settings import Settings
 
 API_PREFIX = "/api/v1"
 REALM = "yunshi"
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -77,11 +85,42 @@ class ApiTokenValidator(BearerTokenValidator):
 
 
 class ApiResourceProtector(ResourceProtector):
-    """Authlib's protector, refusing through our error hierarchy instead of bare JSON."""
+    """Authlib's protector, refusing through our error hierarchy instead of bare JSON.
+
+    A valid token is charged to its client's request budget before its scopes are
+    checked, so refused calls count too; the guarded view is marked with the scopes it
+    needs, which the OpenAPI document reads.
+    """
 
     def raise_error_response(self, error: OAuth2Error) -> NoReturn:
         """Raise the refusal that renders as problem+json with a WWW-Authenticate header."""
         raise refusal_of(error)
+
+    def validate_request(self, scopes: list[str] | None, request: Any, **kwargs: Any) -> Any:
+        """Authenticate the token, charge its client one request, then check its scopes."""
+        validator, token_string = self.parse_request_authorization(request)
+        validator.validate_request(request)
+        token = validator.authenticate_token(token_string)
+        if isinstance(token, ApiCaller):
+            api_rate_limit.charge(token.client_id)
+        validator.validate_token(token, scopes, request, **kwargs)
+        return token
+
+    def __call__(
+        self, scopes: str | list[str] | None = None, optional: bool = False, **kwargs: Any
+    ) -> Callable[[F], F]:
+        """Guard a view with a bearer token holding any one of the scope sets."""
+        if callable(scopes):  # used bare, as @require_token
+            return self(None, optional, **kwargs)(scopes)
+        guard = super().__call__(scopes, optional, **kwargs)
+        required = [scopes] if isinstance(scopes, str) else list(scopes or [])
+
+        def decorator(view: F) -> F:
+            guarded: F = guard(view)
+            mark_required_scopes(guarded, required)
+            return guarded
+
+        return decorator
 
 
 require_token = ApiResourceProtector()
@@ -143,6 +182,47 @@ def render_refusal(error: BearerTokenRefused) -> Response:
     return response
 
 
+def load_body(schema: Schema) -> dict[str, Any]:
+    """Load the request's JSON body with schema; raise ValidationFailed naming each field."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationFailed({"body": ["Send a JSON object with Content-Type application/json."]})
+    return _load(schema, body)
+
+
+def load_query(schema: Schema) -> dict[str, Any]:
+    """Load the request's query parameters with schema; raise ValidationFailed naming each."""
+    return _load(schema, request.args.to_dict())
+
+
+def _load(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        loaded: dict[str, Any] = schema.load(data)
+    except ValidationError as error:
+        raise ValidationFailed(field_errors(error.messages)) from None
+    return loaded
+
+
+def field_errors(messages: Any, path: str = "") -> dict[str, list[str]]:
+    """Flatten marshmallow's nested error messages to {"field.sub": [reasons]}."""
+    if isinstance(messages, Mapping):
+        errors: dict[str, list[str]] = {}
+        for name, inner in messages.items():
+            errors.update(field_errors(inner, f"{path}.{name}" if path else str(name)))
+        return errors
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return {path or "body": list(messages)}
+    return {path or "body": [str(messages)]}
+
+
 def init_api(app: Flask) -> None:
-    """Render the API's token refusals on the app."""
+    """Render the API's token refusals, count each client's requests, serve the document."""
+    settings: Settings = app.config["SETTINGS"]
     app.register_error_handler(BearerTokenRefused, render_refusal)
+    api_rate_limit.init_app(
+        app,
+        settings.redis_url,
+        prefix=settings.rate_limit_prefix,
+        per_minute=settings.api_rate_limit_per_minute,
+    )
+    app.register_blueprint(api_docs.bp, url_prefix=API_PREFIX)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import click
@@ -158,6 +159,16 @@ FIRMS = (
 
 demo_cli = AppGroup("demo", help="Demo data.")
 
+# Other parts of the app add their demo data here; marketplace imports none of them.
+DemoLoader = Callable[[Session, Clock], None]
+EXTRA_LOADERS: list[DemoLoader] = []
+
+
+def register_demo_loader(loader: DemoLoader) -> None:
+    """Have load_demo run a loader after the marketplace's own demo data, once."""
+    if loader not in EXTRA_LOADERS:
+        EXTRA_LOADERS.append(loader)
+
 
 def is_empty(session: Session) -> bool:
     """Tell whether the database has no users yet."""
@@ -224,6 +235,8 @@ def load_demo(session: Session, clock: Clock) -> list[tuple[str, str]]:
     _load_vendors(session, clock, operator)
     for firm in FIRMS:
         _load_firm(session, clock, firm, parks)
+    for loader in EXTRA_LOADERS:
+        loader(session, clock)
     return demo_logins()
 
 

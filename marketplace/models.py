@@ -2,6 +2,7 @@
 
 from marketplace.accounts.models import User
 from marketplace.audit.models import AuditEntry
+from marketplace.events.models import OutboxEvent
 from marketplace.firms.models import ParkMembership, SizeStandardRecord, SmeProfile
 from marketplace.mail.models import OutboundEmail
 from marketplace.orgs.models import Invitation, Membership, Organization
@@ -12,6 +13,7 @@ __all__ = [
     "Membership",
     "Organization",
     "OutboundEmail",
+    "OutboxEvent",
     "ParkMembership",
     "SizeStandardRecord",
     "SmeProfile",

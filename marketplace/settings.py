@@ -36,6 +36,7 @@ class Settings:
     login_max_failures_per_ip: int = 20
     login_lockout_seconds: int = 900
     rate_limit_prefix: str = "yunshi"
+    api_rate_limit_per_minute: int = 600
     # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
     trusted_proxy_hops: int = 0
     log_json: bool = True
@@ -115,6 +116,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
             environ, "LOGIN_LOCKOUT_SECONDS", defaults.login_lockout_seconds
         ),
         rate_limit_prefix=environ.get("RATE_LIMIT_PREFIX") or defaults.rate_limit_prefix,
+        api_rate_limit_per_minute=_int(
+            environ, "API_RATE_LIMIT", defaults.api_rate_limit_per_minute
+        ),
         trusted_proxy_hops=_int(environ, "TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops),
         log_json=_bool(environ, "LOG_JSON", env == "production"),
     )

@@ -57,6 +57,10 @@ PUBLIC_ENDPOINTS = frozenset(
         "accounts.forgot_password",
         "accounts.reset_password",
         "oauth.token",
+        "api_docs.openapi_json",
+        "api_docs.docs",
+        "storefront.services",
+        "storefront.service",
     }
 )
 
@@ -75,6 +79,10 @@ URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     ("firms", "park_id"): lambda b: [b.org_id],
     ("firms", "membership_id"): lambda b: [b.park_membership_id],
     ("sso", "api_client_id"): lambda b: [b.org_id],
+    # Firm B sells nothing: its organization id must not be found as a vendor's storefront.
+    ("storefront", "vendor_id"): lambda b: [b.org_id],
+    ("storefront", "slug"): lambda b: ["app"],
+    ("catalog_review", "listing_id"): lambda b: [b.org_id],
 }
 NOWHERE_ID = 2_000_000_000
 NOWHERE_TOKEN = "no-such-token-0123456789abcdefghijklmnopqrstuv"

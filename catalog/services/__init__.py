@@ -1,0 +1,1 @@
+"""What vendors and the operator change in the catalog: listings, plans and their review."""

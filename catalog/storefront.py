@@ -1,0 +1,255 @@
+"""Read the public storefront: published listings, their current versions and plans on sale.
+
+A listing shows on the storefront while it is published, its vendor is active and it is no
+sandbox listing. What it shows is its newest approved version; a newer version still in
+review stays out of sight. Of each plan code, the newest version that left draft counts: it
+is shown while published, and a retired newest version takes the whole code off sale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from catalog.models import (
+    BillingInterval,
+    Category,
+    Listing,
+    ListingStatus,
+    ListingVersion,
+    Plan,
+    PlanStatus,
+    PriceComponent,
+    ReviewStatus,
+)
+from catalog.plans import plan_price
+from catalog.pricing import ComponentKind, PlanPrice, quote
+from catalog.search import LIKE_ESCAPE, clean_query, like_pattern, page_count
+from marketplace.errors import NotFound
+from marketplace.orgs.models import Organization, OrgStatus
+
+PAGE_SIZE = 24
+SORTS = ("name", "newest")
+MONTHS_PER_YEAR = 12
+
+
+@dataclass(frozen=True)
+class BrowseQuery:
+    """What a visitor asked the storefront for."""
+
+    q: str = ""
+    category: str = ""
+    sort: str = "name"
+    page: int = 1
+    language: str = "zh_CN"
+
+
+@dataclass(frozen=True)
+class PlanOffer:
+    """A plan on sale, its price structure and its lowest price per billing period."""
+
+    plan: Plan
+    price: PlanPrice
+    starting_fen: int
+
+    @property
+    def monthly_fen(self) -> Decimal:
+        """Return the lowest price spread over a month, to compare plans of any interval."""
+        months = MONTHS_PER_YEAR if self.plan.billing_interval == BillingInterval.YEAR else 1
+        return Decimal(self.starting_fen) / months
+
+    @property
+    def seat_component(self) -> PriceComponent | None:
+        """Return the plan's seat fee, if it sells seats."""
+        return next((c for c in self.plan.components if c.kind == ComponentKind.SEAT), None)
+
+    @property
+    def fewest_seats(self) -> int:
+        """Return the fewest seats the plan sells (0 when it sells none)."""
+        seat = self.seat_component
+        return seat.min_seats or 0 if seat else 0
+
+    @property
+    def meters_usage(self) -> bool:
+        """Tell whether the plan charges for metered usage."""
+        return bool(self.price.metered)
+
+    def component(self, kind: str, dimension: str | None = None) -> PriceComponent | None:
+        """Return the plan's component of a kind (and metered dimension), if any."""
+        for component in self.plan.components:
+            if component.kind == kind and (dimension is None or component.dimension == dimension):
+                return component
+        return None
+
+
+@dataclass(frozen=True)
+class ListingCard:
+    """One listing in the browse results, with the cheapest plan's lowest price."""
+
+    version: ListingVersion
+    cheapest: PlanOffer | None
+
+    @property
+    def listing(self) -> Listing:
+        """Return the listing the card shows."""
+        return self.version.listing
+
+
+@dataclass(frozen=True)
+class BrowsePage:
+    """One page of browse results and what the filters offer."""
+
+    query: BrowseQuery
+    cards: list[ListingCard]
+    total: int
+    pages: int
+    categories: list[Category]
+
+
+def storefront_versions() -> sa.Select[ListingVersion]:
+    """Select the current version of every listing on the storefront."""
+    current = (
+        sa.select(ListingVersion.listing_id, sa.func.max(ListingVersion.version).label("version"))
+        .where(ListingVersion.review_status == ReviewStatus.APPROVED)
+        .group_by(ListingVersion.listing_id)
+        .subquery()
+    )
+    return (
+        sa.select(ListingVersion)
+        .join(
+            current,
+            sa.and_(
+                ListingVersion.listing_id == current.c.listing_id,
+                ListingVersion.version == current.c.version,
+            ),
+        )
+        .join(Listing, Listing.id == ListingVersion.listing_id)
+        .join(Organization, Organization.id == Listing.vendor_id)
+        .where(
+            Listing.status == ListingStatus.PUBLISHED,
+            Listing.sandbox.is_(False),
+            Organization.status == OrgStatus.ACTIVE,
+        )
+        .options(
+            selectinload(ListingVersion.listing).selectinload(Listing.vendor),
+            selectinload(ListingVersion.layer_category),
+            selectinload(ListingVersion.business_categories),
+        )
+    )
+
+
+def plans_on_sale(session: Session, listing_ids: Iterable[int]) -> dict[int, list[PlanOffer]]:
+    """Return each listing's plans on sale, cheapest first."""
+    ids = list(listing_ids)
+    newest = (
+        sa.select(Plan.listing_id, Plan.code, sa.func.max(Plan.version).label("version"))
+        .where(Plan.status != PlanStatus.DRAFT, Plan.listing_id.in_(ids))
+        .group_by(Plan.listing_id, Plan.code)
+        .subquery()
+    )
+    plans = session.scalars(
+        sa.select(Plan)
+        .join(
+            newest,
+            sa.and_(
+                Plan.listing_id == newest.c.listing_id,
+                Plan.code == newest.c.code,
+                Plan.version == newest.c.version,
+            ),
+        )
+        .where(Plan.status == PlanStatus.PUBLISHED)
+        .options(selectinload(Plan.components).selectinload(PriceComponent.tiers))
+        .order_by(Plan.id)
+    )
+    offers: dict[int, list[PlanOffer]] = {listing_id: [] for listing_id in ids}
+    for plan in plans:
+        offers[plan.listing_id].append(plan_offer(plan))
+    for listed in offers.values():
+        listed.sort(key=lambda offer: (offer.monthly_fen, offer.plan.code))
+    return offers
+
+
+def plan_offer(plan: Plan) -> PlanOffer:
+    """Price a plan at its fewest seats and no usage: the lowest it bills a period."""
+    price = plan_price(plan)
+    seats = next((c.min_seats or 0 for c in plan.components if c.kind == ComponentKind.SEAT), 0)
+    return PlanOffer(plan, price, quote(price, seats).total_fen)
+
+
+def _name_order(language: str) -> sa.ColumnElement[str] | sa.orm.InstrumentedAttribute[str]:
+    if language == "en":
+        return sa.func.coalesce(sa.func.nullif(ListingVersion.name_en, ""), ListingVersion.name_zh)
+    return ListingVersion.name_zh
+
+
+def _filtered(query: BrowseQuery) -> sa.Select[ListingVersion]:
+    statement = storefront_versions()
+    if query.category:
+        statement = statement.where(
+            sa.or_(
+                ListingVersion.layer_category.has(Category.code == query.category),
+                ListingVersion.business_categories.any(Category.code == query.category),
+            )
+        )
+    if query.q:
+        pattern = like_pattern(query.q)
+        searched = (
+            ListingVersion.name_zh,
+            ListingVersion.name_en,
+            ListingVersion.summary_zh,
+            ListingVersion.summary_en,
+            Organization.name,
+        )
+        statement = statement.where(
+            sa.or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in searched))
+        )
+    return statement
+
+
+def _ordered(statement: sa.Select[ListingVersion], query: BrowseQuery) -> sa.Select[ListingVersion]:
+    if query.sort == "newest":
+        return statement.order_by(ListingVersion.published_at.desc(), Listing.id.desc())
+    return statement.order_by(_name_order(query.language), Listing.id)
+
+
+def normalized(query: BrowseQuery) -> BrowseQuery:
+    """Return the query with a clean search text, a known sort and a positive page."""
+    return BrowseQuery(
+        q=clean_query(query.q),
+        category=query.category.strip()[:40],
+        sort=query.sort if query.sort in SORTS else "name",
+        page=max(query.page, 1),
+        language=query.language,
+    )
+
+
+def browse(session: Session, query: BrowseQuery) -> BrowsePage:
+    """Return one page of storefront listings matching a category and search text."""
+    query = normalized(query)
+    statement = _filtered(query)
+    total = session.scalar(sa.select(sa.func.count()).select_from(statement.subquery())) or 0
+    pages = page_count(total, PAGE_SIZE)
+    query = BrowseQuery(query.q, query.category, query.sort, min(query.page, pages), query.language)
+    versions = session.scalars(
+        _ordered(statement, query).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
+    ).all()
+    offers = plans_on_sale(session, [v.listing_id for v in versions])
+    cards = [
+        ListingCard(v, offers[v.listing_id][0] if offers[v.listing_id] else None) for v in versions
+    ]
+    categories = session.scalars(sa.select(Category).order_by(Category.sort_order, Category.id))
+    return BrowsePage(query, cards, total, pages, list(categories))
+
+
+def storefront_version(session: Session, vendor_id: int, slug: str) -> ListingVersion:
+    """Return the current version of a listing on the storefront; NotFound otherwise."""
+    version = session.scalars(
+        storefront_versions().where(Listing.vendor_id == vendor_id, Listing.slug == slug)
+    ).one_or_none()
+    if version is None:
+        raise NotFound("No such service on the marketplace.")
+    return version

@@ -1,0 +1,53 @@
+"""The public storefront: browse and search cloud services, open one, price a plan."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import Blueprint, render_template, request
+
+from catalog.listing_page import listing_page
+from catalog.search import page_number
+from catalog.storefront import BrowseQuery, browse
+from marketplace.extensions import db
+from marketplace.i18n import current_language
+
+bp = Blueprint("storefront", __name__)
+
+
+@bp.app_template_global()
+def localized(row: object, field: str) -> str:
+    """Return a row's field in the interface language, falling back to Chinese."""
+    chinese = str(getattr(row, f"{field}_zh", "") or "")
+    if current_language() == "en":
+        return str(getattr(row, f"{field}_en", "") or "") or chinese
+    return chinese
+
+
+@bp.app_template_filter("quantity")
+def quantity_text(value: Decimal | int | None) -> str:
+    """Show a quantity without trailing zeros, thousands grouped: 1,000 or 2.5."""
+    number = Decimal(value or 0).normalize()
+    return f"{number:,f}" if number == number.to_integral_value() else f"{number:,}"
+
+
+@bp.get("/services")
+def services() -> str:
+    """List the cloud services on the marketplace, filtered, searched and sorted."""
+    query = BrowseQuery(
+        q=request.args.get("q", ""),
+        category=request.args.get("category", ""),
+        sort=request.args.get("sort", "name"),
+        page=page_number(request.args.get("page")),
+        language=current_language(),
+    )
+    page = browse(db.session(), query)
+    return render_template("catalog/storefront/browse.html", page=page)
+
+
+@bp.get("/services/<int:vendor_id>/<slug>")
+def service(vendor_id: int, slug: str) -> str:
+    """Show one cloud service: its description, its plans side by side and a calculator."""
+    values = request.args.to_dict()
+    page = listing_page(db.session(), vendor_id, slug, values, current_language())
+    return render_template("catalog/storefront/listing.html", page=page)
