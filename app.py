@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from catalog.api import bp as catalog_api_bp
 from catalog.demo import load_catalog_demo
 from catalog.review_views import bp as catalog_review_bp
 from catalog.storefront_views import bp as storefront_bp
@@ -37,6 +38,7 @@ BLUEPRINTS = (
     storefront_bp,
     catalog_review_bp,
     catalog_vendor_bp,
+    catalog_api_bp,
 )
 
 

@@ -4,11 +4,13 @@ from marketplace.accounts.models import User
 from marketplace.audit.models import AuditEntry
 from marketplace.events.models import OutboxEvent
 from marketplace.firms.models import ParkMembership, SizeStandardRecord, SmeProfile
+from marketplace.idempotency_models import IdempotencyKey
 from marketplace.mail.models import OutboundEmail
 from marketplace.orgs.models import Invitation, Membership, Organization
 
 __all__ = [
     "AuditEntry",
+    "IdempotencyKey",
     "Invitation",
     "Membership",
     "Organization",

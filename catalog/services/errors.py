@@ -44,4 +44,4 @@ def transition_refused(error: IllegalTransition) -> ListingTransitionRefused:
             "A listing cannot be delisted while it is %(status)s.", status=status
         ),
     }
-    return ListingTransitionRefused(messages[error.action], status=error.status)
+    return ListingTransitionRefused(messages[error.action], listing_status=error.status)

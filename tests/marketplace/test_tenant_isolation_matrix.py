@@ -83,6 +83,8 @@ URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     ("storefront", "vendor_id"): lambda b: [b.org_id],
     ("storefront", "slug"): lambda b: ["app"],
     ("catalog_review", "listing_id"): lambda b: [b.org_id],
+    ("catalog_api", "listing_id"): lambda b: [b.org_id],
+    ("catalog_api", "code"): lambda b: ["standard"],
 }
 NOWHERE_ID = 2_000_000_000
 NOWHERE_TOKEN = "no-such-token-0123456789abcdefghijklmnopqrstuv"

@@ -1,0 +1,177 @@
+"""The vendor catalog API: a vendor's own listings and plans, and their way through review.
+
+Every endpoint acts for the organization of the calling API client; another vendor's
+listing is answered as if it did not exist. Creating requests honour Idempotency-Key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from catalog.api_paths import known_listing_id, known_plan_code
+from catalog.models import Listing, Plan
+from catalog.schemas import (
+    ListingCreateSchema,
+    ListingItemSchema,
+    ListingPageSchema,
+    ListingQuerySchema,
+    ListingSchema,
+    ListingUpdateSchema,
+    PlanCreateSchema,
+    PlanSchema,
+    PlanTermsSchema,
+    listing_data,
+    listing_item_data,
+    plan_data,
+)
+from catalog.services.listing_pages import listing_page
+from catalog.services.listings import create_listing, listing_of, update_draft
+from catalog.services.plans import add_plan, revise_plan
+from catalog.services.review import delist, submit_for_review
+from marketplace.api import api_blueprint, api_caller, load_body, load_query, require_token
+from marketplace.audit.services import Actor
+from marketplace.clock import current_clock
+from marketplace.extensions import db
+from marketplace.idempotency import idempotent
+from marketplace.openapi import documented
+from marketplace.pagination import page_body, requested_page
+
+bp = api_blueprint("catalog_api", __name__)
+TAGS = ["listings"]
+READ, WRITE = "catalog:read", "catalog:write"
+Answer = tuple[dict[str, Any], int]
+
+
+def _vendor() -> tuple[Actor, int]:
+    """Return the audit actor and the vendor id of the calling client."""
+    vendor_id = api_caller().organization_id
+    return Actor(None, vendor_id), vendor_id
+
+
+def _listing(listing: Listing) -> dict[str, Any]:
+    dumped: dict[str, Any] = ListingSchema().dump(listing_data(listing))
+    return dumped
+
+
+def _plan(plan: Plan) -> dict[str, Any]:
+    dumped: dict[str, Any] = PlanSchema().dump(plan_data(plan))
+    return dumped
+
+
+@bp.get("/listings")
+@documented(response=ListingPageSchema, query=ListingQuerySchema, tags=TAGS)
+@require_token(READ)
+def list_listings() -> dict[str, Any]:
+    """List the calling vendor's listings, oldest first, a page at a time."""
+    query = load_query(ListingQuerySchema())
+    vendor_id = api_caller().organization_id
+    page = listing_page(db.session(), vendor_id, requested_page(), query["status"])
+    items = ListingItemSchema(many=True).dump([listing_item_data(item) for item in page.items])
+    return page_body(items, page.next_key)
+
+
+@bp.post("/listings")
+@documented(response=ListingSchema, status=201, body=ListingCreateSchema, errors=[409], tags=TAGS)
+@require_token(WRITE)
+@idempotent
+def create_listing_draft() -> Answer:
+    """Create a listing as a draft with its first content.
+
+    Send an Idempotency-Key header (1 to 255 characters) to make a retry safe: the same key
+    with the same body replays the first answer; with another body it answers 422; while the
+    first request is still running it answers 409 (request in progress).
+    """
+    content = load_body(ListingCreateSchema())
+    actor, vendor_id = _vendor()
+    listing = create_listing(db.session(), current_clock(), actor, vendor_id, content)
+    return _listing(listing), 201
+
+
+@bp.get("/listings/<int:listing_id>")
+@documented(response=ListingSchema, errors=[404], tags=TAGS)
+@require_token(READ)
+def show_listing(listing_id: int) -> dict[str, Any]:
+    """Show a listing: its status, the operator's reason if rejected, its versions and plans."""
+    return _listing(
+        listing_of(db.session(), api_caller().organization_id, known_listing_id(listing_id))
+    )
+
+
+@bp.patch("/listings/<int:listing_id>")
+@documented(response=ListingSchema, body=ListingUpdateSchema, errors=[404, 409], tags=TAGS)
+@require_token(WRITE)
+def update_listing_draft(listing_id: int) -> dict[str, Any]:
+    """Change content fields of the listing's draft; a published listing gets a new draft."""
+    changes = load_body(ListingUpdateSchema())
+    actor, vendor_id = _vendor()
+    version = update_draft(
+        db.session(), current_clock(), actor, vendor_id, known_listing_id(listing_id), changes
+    )
+    return _listing(version.listing)
+
+
+@bp.post("/listings/<int:listing_id>/plans")
+@documented(response=PlanSchema, status=201, body=PlanCreateSchema, errors=[404, 409], tags=TAGS)
+@require_token(WRITE)
+@idempotent
+def add_listing_plan(listing_id: int) -> Answer:
+    """Add a draft plan with its price components to the listing.
+
+    Send an Idempotency-Key header (1 to 255 characters) to make a retry safe: the same key
+    with the same body replays the first answer; with another body it answers 422; while the
+    first request is still running it answers 409 (request in progress).
+    """
+    terms = load_body(PlanCreateSchema())
+    actor, vendor_id = _vendor()
+    plan = add_plan(
+        db.session(), current_clock(), actor, vendor_id, known_listing_id(listing_id), terms
+    )
+    return _plan(plan), 201
+
+
+@bp.put("/listings/<int:listing_id>/plans/<code>")
+@documented(response=PlanSchema, body=PlanTermsSchema, errors=[404, 409], tags=TAGS)
+@require_token(WRITE)
+def revise_listing_plan(listing_id: int, code: str) -> dict[str, Any]:
+    """Replace a plan's terms: a draft plan in place, a published plan as its next version."""
+    terms = load_body(PlanTermsSchema())
+    actor, vendor_id = _vendor()
+    plan = revise_plan(
+        db.session(),
+        current_clock(),
+        actor,
+        vendor_id,
+        known_listing_id(listing_id),
+        known_plan_code(code),
+        terms,
+    )
+    return _plan(plan)
+
+
+@bp.post("/listings/<int:listing_id>/submit")
+@documented(response=ListingSchema, errors=[404, 409, 422], tags=TAGS)
+@require_token(WRITE)
+@idempotent
+def submit_listing(listing_id: int) -> dict[str, Any]:
+    """Send the listing's draft to the operator for review; it needs a service layer and a plan.
+
+    Send an Idempotency-Key header (1 to 255 characters) to make a retry safe: the same key
+    replays the first answer; while the first request is still running it answers 409.
+    """
+    actor, vendor_id = _vendor()
+    return _listing(
+        submit_for_review(
+            db.session(), current_clock(), actor, vendor_id, known_listing_id(listing_id)
+        )
+    )
+
+
+@bp.post("/listings/<int:listing_id>/delist")
+@documented(response=ListingSchema, errors=[404, 409], tags=TAGS)
+@require_token(WRITE)
+def delist_listing(listing_id: int) -> dict[str, Any]:
+    """Take the vendor's published listing off the storefront."""
+    actor, vendor_id = _vendor()
+    return _listing(
+        delist(db.session(), current_clock(), actor, vendor_id, known_listing_id(listing_id))
+    )
