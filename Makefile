@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PACKAGES := marketplace catalog billing sso
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest translations translations-update install-browser clean
+.PHONY: run test lint typecheck pytest translations translations-update install-browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,9 @@ pytest: $(STAMP) translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+bench: $(STAMP) translations
+	$(BIN)/python bench/storefront.py
 
 clean:
 	rm -rf $(VENV) instance/yunshi.db

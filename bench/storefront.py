@@ -1,0 +1,288 @@
+"""Measure storefront throughput and p99 latency under gunicorn, next to a trivial endpoint.
+
+Run with `make bench` (or `.venv/bin/python bench/storefront.py --seconds 5`). It builds a scratch
+database (PostgreSQL when 127.0.0.1:5432 answers, else SQLite), loads the demo data, starts
+gunicorn on a free loopback port and drives it from a pool of keep-alive connections. The last
+line printed is one JSON object with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Run as a script from anywhere: the project root (for `tests.backends`) goes on the path.
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+
+from tests.backends import probe, scratch_database  # noqa: E402
+
+HOST = "127.0.0.1"
+SECRET_KEY = "bench-only-secret-key"
+SEARCH_TERM = "财务"
+
+
+@dataclass
+class Tally:
+    """Latencies and failures one scenario collected."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, seconds: float, ok: bool) -> None:
+        """Record one answered request."""
+        with self.lock:
+            self.latencies.append(seconds)
+            if not ok:
+                self.errors += 1
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one scenario measured."""
+
+    name: str
+    path: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def free_port() -> int:
+    """Return a loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_database(url: str) -> str:
+    """Migrate the database, load the demo data and return a listing path with a quote."""
+    from app import create_app
+    from catalog.listing_page import listing_page
+    from catalog.models import Listing, ListingStatus
+    from marketplace import migrate
+    from marketplace.clock import SystemClock
+    from marketplace.demo import load_demo
+    from marketplace.errors import NotFound
+    from marketplace.extensions import db
+    from marketplace.settings import Settings
+
+    migrate.upgrade(url)
+    settings = dataclasses.replace(
+        Settings(), database_url=url, secret_key=SECRET_KEY, log_json=False
+    )
+    app = create_app(settings)
+    with app.app_context():
+        session = db.session()
+        load_demo(session, SystemClock())
+        best: tuple[int, str] | None = None
+        for listing in session.scalars(
+            sa.select(Listing).where(Listing.status == ListingStatus.PUBLISHED)
+        ):
+            try:
+                page = listing_page(session, listing.vendor_id, listing.slug, {}, "zh")
+            except NotFound:
+                continue
+            if not page.offers:
+                continue
+            values = {"plan": page.offers[0].plan.code}
+            if page.has_kind("seat"):
+                values["seats"] = "25"
+            values |= {dimension.field_name: "1000" for dimension in page.dimensions}
+            path = f"/services/{listing.vendor_id}/{listing.slug}?" + urllib.parse.urlencode(values)
+            # The listing with the most calculator inputs exercises the quote the hardest.
+            if best is None or len(values) > best[0]:
+                best = (len(values), path)
+        db.session.remove()
+    if best is None:
+        raise SystemExit("no published listing with plans on sale in the demo data")
+    return best[1]
+
+
+@contextmanager
+def gunicorn(url: str, port: int, log_path: Path) -> Iterator[None]:
+    """Run gunicorn on the loopback port until the block ends."""
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "LOG_JSON": "0"}
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        "2",
+        "--threads",
+        "4",
+        "app:create_app()",
+    ]
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_healthy(port, process, log_path)
+            yield
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def wait_until_healthy(port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """Wait until /healthz answers 200, failing if gunicorn exits or takes too long."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited:\n{log_path.read_text()}")
+        try:
+            connection = http.client.HTTPConnection(HOST, port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"gunicorn did not become healthy:\n{log_path.read_text()}")
+
+
+def drive(port: int, path: str, stop_at: float, tally: Tally | None) -> None:
+    """Send GET path over one keep-alive connection until stop_at, tallying answers."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=30)
+    while time.monotonic() < stop_at:
+        started = time.perf_counter()
+        try:
+            connection.request("GET", path, headers={"Accept-Language": "zh-CN"})
+            response = connection.getresponse()
+            response.read()
+            ok = response.status == 200
+            if response.will_close:
+                connection.close()
+        except (OSError, http.client.HTTPException):
+            ok = False
+            connection.close()
+        if tally is not None:
+            tally.add(time.perf_counter() - started, ok)
+    connection.close()
+
+
+def run_load(port: int, path: str, seconds: float, workers: int) -> tuple[Tally, float]:
+    """Run workers connections against path for seconds; return the tally and elapsed time."""
+    tally = Tally()
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=drive, args=(port, path, started + seconds, tally))
+        for _ in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return tally, time.monotonic() - started
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Return the nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return 0.0
+    rank = max(0, min(len(sorted_values) - 1, int(fraction * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
+def measure(name: str, port: int, path: str, seconds: float, warmup: float, workers: int) -> Result:
+    """Warm path up, then measure its throughput and latency."""
+    run_load(port, path, warmup, workers)
+    tally, elapsed = run_load(port, path, seconds, workers)
+    latencies = sorted(tally.latencies)
+    return Result(
+        name=name,
+        path=path,
+        rps=len(latencies) / elapsed,
+        p50_ms=percentile(latencies, 0.50) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        requests=len(latencies),
+        errors=tally.errors,
+    )
+
+
+def print_table(results: list[Result]) -> None:
+    """Print one readable row per scenario."""
+    print(f"{'scenario':<10} {'rps':>9} {'p50 ms':>9} {'p99 ms':>9} {'requests':>9} {'errors':>7}")
+    for r in results:
+        print(
+            f"{r.name:<10} {r.rps:>9.1f} {r.p50_ms:>9.1f} {r.p99_ms:>9.1f}"
+            f" {r.requests:>9} {r.errors:>7}  {urllib.parse.unquote(r.path)}"
+        )
+
+
+def parse_args() -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per page")
+    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up time per page")
+    parser.add_argument("--workers", type=int, default=8, help="concurrent connections")
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Benchmark the storefront pages against /healthz and print the figures."""
+    args = parse_args()
+    has_postgres = probe().has_postgres
+    with (
+        scratch_database("bench", has_postgres=has_postgres) as url,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
+        listing_path = prepare_database(url)
+        port = free_port()
+        scenarios = [
+            ("healthz", "/healthz"),
+            ("browse", "/services"),
+            ("search", "/services?" + urllib.parse.urlencode({"q": SEARCH_TERM})),
+            ("listing", listing_path),
+        ]
+        with gunicorn(url, port, Path(tmp) / "gunicorn.log"):
+            results = [
+                measure(name, port, path, args.seconds, args.warmup, args.workers)
+                for name, path in scenarios
+            ]
+    print(f"database: {'postgresql' if has_postgres else 'sqlite'}, workers: {args.workers}")
+    print_table(results)
+    baseline, browse, search, listing = results
+    print(
+        json.dumps(
+            {
+                "bench": "catalog",
+                "rps": round(browse.rps, 1),
+                "baseline_rps": round(baseline.rps, 1),
+                "ratio": round(browse.rps / baseline.rps, 3) if baseline.rps else 0.0,
+                "p99_ms": round(browse.p99_ms, 1),
+                "search_rps": round(search.rps, 1),
+                "search_p99_ms": round(search.p99_ms, 1),
+                "listing_rps": round(listing.rps, 1),
+                "listing_p99_ms": round(listing.p99_ms, 1),
+                "errors": sum(r.errors for r in results),
+            },
+            ensure_ascii=False,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
