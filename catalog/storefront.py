@@ -9,8 +9,9 @@ is shown while published, and a retired newest version takes the whole code off 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -27,13 +28,22 @@ from catalog.models import (
     ReviewStatus,
 )
 from catalog.plans import plan_price
-from catalog.pricing import ComponentKind, PlanPrice, quote
+from catalog.pricing import ComponentKind, PlanPrice, PriceModel, quote
 from catalog.search import LIKE_ESCAPE, clean_query, like_pattern, page_count
 from marketplace.errors import NotFound
-from marketplace.orgs.models import Organization, OrgStatus
+from marketplace.orgs.models import Organization, OrgKind, OrgStatus
 
 PAGE_SIZE = 24
 SORTS = ("name", "newest")
+# The price models a visitor may filter by: a component kind, or how a meter is priced.
+PRICE_MODELS = (
+    ComponentKind.FLAT,
+    ComponentKind.SEAT,
+    PriceModel.PER_UNIT,
+    PriceModel.GRADUATED,
+    PriceModel.VOLUME,
+    PriceModel.PACKAGE,
+)
 MONTHS_PER_YEAR = 12
 
 
@@ -46,6 +56,7 @@ class BrowseQuery:
     sort: str = "name"
     page: int = 1
     language: str = "zh_CN"
+    model: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,15 @@ class BrowsePage:
     total: int
     pages: int
     categories: list[Category]
+    model_ignored: bool = False
+
+
+@dataclass(frozen=True)
+class VendorPage:
+    """A vendor's public page: the vendor and its services on the storefront."""
+
+    vendor: Organization
+    cards: list[ListingCard]
 
 
 def storefront_versions() -> sa.Select[ListingVersion]:
@@ -142,26 +162,28 @@ def storefront_versions() -> sa.Select[ListingVersion]:
     )
 
 
+def _on_sale(statement: sa.Select[Any], listing_ids: list[int] | None = None) -> sa.Select[Any]:
+    """Narrow a select over plans to the plans on sale (of the given listings only)."""
+    newest = sa.select(Plan.listing_id, Plan.code, sa.func.max(Plan.version).label("version"))
+    newest = newest.where(Plan.status != PlanStatus.DRAFT)
+    if listing_ids is not None:
+        newest = newest.where(Plan.listing_id.in_(listing_ids))
+    latest = newest.group_by(Plan.listing_id, Plan.code).subquery()
+    return statement.join(
+        latest,
+        sa.and_(
+            Plan.listing_id == latest.c.listing_id,
+            Plan.code == latest.c.code,
+            Plan.version == latest.c.version,
+        ),
+    ).where(Plan.status == PlanStatus.PUBLISHED)
+
+
 def plans_on_sale(session: Session, listing_ids: Iterable[int]) -> dict[int, list[PlanOffer]]:
     """Return each listing's plans on sale, cheapest first."""
     ids = list(listing_ids)
-    newest = (
-        sa.select(Plan.listing_id, Plan.code, sa.func.max(Plan.version).label("version"))
-        .where(Plan.status != PlanStatus.DRAFT, Plan.listing_id.in_(ids))
-        .group_by(Plan.listing_id, Plan.code)
-        .subquery()
-    )
     plans = session.scalars(
-        sa.select(Plan)
-        .join(
-            newest,
-            sa.and_(
-                Plan.listing_id == newest.c.listing_id,
-                Plan.code == newest.c.code,
-                Plan.version == newest.c.version,
-            ),
-        )
-        .where(Plan.status == PlanStatus.PUBLISHED)
+        _on_sale(sa.select(Plan), ids)
         .options(selectinload(Plan.components).selectinload(PriceComponent.tiers))
         .order_by(Plan.id)
     )
@@ -207,7 +229,21 @@ def _filtered(query: BrowseQuery) -> sa.Select[ListingVersion]:
         statement = statement.where(
             sa.or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in searched))
         )
+    if query.model:
+        statement = statement.where(Listing.id.in_(_listings_priced_by(query.model)))
     return statement
+
+
+def _listings_priced_by(model: str) -> sa.Select[Any]:
+    """Select the ids of listings with a plan on sale that has a component of a price model."""
+    if model in (ComponentKind.FLAT, ComponentKind.SEAT):
+        matches = PriceComponent.kind == model
+    else:
+        matches = sa.and_(
+            PriceComponent.kind == ComponentKind.METERED, PriceComponent.model == model
+        )
+    plans = sa.select(Plan.listing_id).join(PriceComponent, PriceComponent.plan_id == Plan.id)
+    return _on_sale(plans).where(matches)
 
 
 def _ordered(statement: sa.Select[ListingVersion], query: BrowseQuery) -> sa.Select[ListingVersion]:
@@ -224,25 +260,46 @@ def normalized(query: BrowseQuery) -> BrowseQuery:
         sort=query.sort if query.sort in SORTS else "name",
         page=max(query.page, 1),
         language=query.language,
+        model=query.model if query.model in PRICE_MODELS else "",
     )
 
 
 def browse(session: Session, query: BrowseQuery) -> BrowsePage:
     """Return one page of storefront listings matching a category and search text."""
+    # An unknown price model is dropped rather than refused, and the page says so.
+    model_ignored = bool(query.model.strip()) and query.model not in PRICE_MODELS
     query = normalized(query)
     statement = _filtered(query)
     total = session.scalar(sa.select(sa.func.count()).select_from(statement.subquery())) or 0
     pages = page_count(total, PAGE_SIZE)
-    query = BrowseQuery(query.q, query.category, query.sort, min(query.page, pages), query.language)
+    query = replace(query, page=min(query.page, pages))
     versions = session.scalars(
         _ordered(statement, query).limit(PAGE_SIZE).offset((query.page - 1) * PAGE_SIZE)
     ).all()
+    categories = session.scalars(sa.select(Category).order_by(Category.sort_order, Category.id))
+    cards = _cards(session, versions)
+    return BrowsePage(query, cards, total, pages, list(categories), model_ignored)
+
+
+def _cards(session: Session, versions: Iterable[ListingVersion]) -> list[ListingCard]:
+    """Return the cards of listing versions, each with its cheapest plan on sale."""
+    versions = list(versions)
     offers = plans_on_sale(session, [v.listing_id for v in versions])
-    cards = [
+    return [
         ListingCard(v, offers[v.listing_id][0] if offers[v.listing_id] else None) for v in versions
     ]
-    categories = session.scalars(sa.select(Category).order_by(Category.sort_order, Category.id))
-    return BrowsePage(query, cards, total, pages, list(categories))
+
+
+def vendor_page(session: Session, vendor_id: int, language: str) -> VendorPage:
+    """Return a vendor's services on the storefront; NotFound unless it has one on show."""
+    versions = session.scalars(
+        storefront_versions()
+        .where(Listing.vendor_id == vendor_id, Organization.kind == OrgKind.VENDOR)
+        .order_by(_name_order(language), Listing.id)
+    ).all()
+    if not versions:
+        raise NotFound("No such vendor on the marketplace.")
+    return VendorPage(versions[0].listing.vendor, _cards(session, versions))
 
 
 def storefront_version(session: Session, vendor_id: int, slug: str) -> ListingVersion:

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from catalog.listing_page import listing_page
 from catalog.search import page_number
-from catalog.storefront import BrowseQuery, browse
+from catalog.storefront import BrowseQuery, browse, vendor_page
 from marketplace.extensions import db
 from marketplace.i18n import current_language
 
@@ -40,6 +40,7 @@ def services() -> str:
         sort=request.args.get("sort", "name"),
         page=page_number(request.args.get("page")),
         language=current_language(),
+        model=request.args.get("model", ""),
     )
     page = browse(db.session(), query)
     return render_template("catalog/storefront/browse.html", page=page)
@@ -51,3 +52,10 @@ def service(vendor_id: int, slug: str) -> str:
     values = request.args.to_dict()
     page = listing_page(db.session(), vendor_id, slug, values, current_language())
     return render_template("catalog/storefront/listing.html", page=page)
+
+
+@bp.get("/vendors/<int:vendor_id>")
+def vendor(vendor_id: int) -> str:
+    """Show a vendor and the cloud services it offers on the marketplace."""
+    page = vendor_page(db.session(), vendor_id, current_language())
+    return render_template("catalog/storefront/vendor.html", page=page)

@@ -61,6 +61,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "api_docs.docs",
         "storefront.services",
         "storefront.service",
+        "storefront.vendor",
     }
 )
 
