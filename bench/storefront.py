@@ -2,8 +2,10 @@
 
 Run with `make bench` (or `.venv/bin/python bench/storefront.py --seconds 5`). It builds a scratch
 database (PostgreSQL when 127.0.0.1:5432 answers, else SQLite), loads the demo data, starts
-gunicorn on a free loopback port and drives it from a pool of keep-alive connections. The last
-line printed is one JSON object with the figures.
+gunicorn on a free loopback port (with the Redis at 127.0.0.1:6379 when it answers, so the
+storefront's page cache is on; `--without-redis` measures the pages rendered every time) and
+drives it from a pool of keep-alive connections. The last line printed is one JSON object with
+the figures.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
-from tests.backends import probe, scratch_database  # noqa: E402
+from tests.backends import REDIS_URL, clear_redis_prefix, probe, scratch_database  # noqa: E402
 
 HOST = "127.0.0.1"
 SECRET_KEY = "bench-only-secret-key"
@@ -119,9 +122,12 @@ def prepare_database(url: str) -> str:
 
 
 @contextmanager
-def gunicorn(url: str, port: int, log_path: Path) -> Iterator[None]:
-    """Run gunicorn on the loopback port until the block ends."""
+def gunicorn(url: str, port: int, log_path: Path, redis_prefix: str | None) -> Iterator[None]:
+    """Run gunicorn on the loopback port until the block ends (with Redis given a prefix)."""
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "LOG_JSON": "0"}
+    env.pop("REDIS_URL", None)
+    if redis_prefix:
+        env |= {"REDIS_URL": REDIS_URL, "RATE_LIMIT_PREFIX": redis_prefix}
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
         "--bind",
@@ -238,13 +244,20 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="measuring time per page")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up time per page")
     parser.add_argument("--workers", type=int, default=8, help="concurrent connections")
+    parser.add_argument(
+        "--without-redis", action="store_true", help="run the app without Redis (no page cache)"
+    )
     return parser.parse_args()
 
 
 def main() -> None:
     """Benchmark the storefront pages against /healthz and print the figures."""
     args = parse_args()
-    has_postgres = probe().has_postgres
+    backends = probe()
+    has_postgres = backends.has_postgres
+    redis_prefix = None
+    if backends.has_redis and not args.without_redis:
+        redis_prefix = f"yunshi-bench-{uuid.uuid4().hex[:8]}"
     with (
         scratch_database("bench", has_postgres=has_postgres) as url,
         tempfile.TemporaryDirectory() as tmp,
@@ -257,12 +270,18 @@ def main() -> None:
             ("search", "/services?" + urllib.parse.urlencode({"q": SEARCH_TERM})),
             ("listing", listing_path),
         ]
-        with gunicorn(url, port, Path(tmp) / "gunicorn.log"):
-            results = [
-                measure(name, port, path, args.seconds, args.warmup, args.workers)
-                for name, path in scenarios
-            ]
-    print(f"database: {'postgresql' if has_postgres else 'sqlite'}, workers: {args.workers}")
+        try:
+            with gunicorn(url, port, Path(tmp) / "gunicorn.log", redis_prefix):
+                results = [
+                    measure(name, port, path, args.seconds, args.warmup, args.workers)
+                    for name, path in scenarios
+                ]
+        finally:
+            if redis_prefix:
+                clear_redis_prefix(redis_prefix)
+    database = "postgresql" if has_postgres else "sqlite"
+    cache = "redis" if redis_prefix else "off"
+    print(f"database: {database}, page cache: {cache}, workers: {args.workers}")
     print_table(results)
     baseline, browse, search, listing = results
     print(
@@ -278,6 +297,7 @@ def main() -> None:
                 "listing_rps": round(listing.rps, 1),
                 "listing_p99_ms": round(listing.p99_ms, 1),
                 "errors": sum(r.errors for r in results),
+                "page_cache": bool(redis_prefix),
             },
             ensure_ascii=False,
         )

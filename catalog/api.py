@@ -1,11 +1,15 @@
 """The vendor catalog API: a vendor's own listings and plans, and their way through review.
 
 Every endpoint acts for the organization of the calling API client; another vendor's
-listing is answered as if it did not exist. Creating requests honour Idempotency-Key.
+listing is answered as if it did not exist. So is a listing of the other mode: a sandbox
+client makes and sees only sandbox listings, which submitting publishes at once (they never
+reach the storefront), and a live client only live ones. Creating requests honour
+Idempotency-Key.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from catalog.api_paths import known_listing_id, known_plan_code
@@ -42,10 +46,21 @@ READ, WRITE = "catalog:read", "catalog:write"
 Answer = tuple[dict[str, Any], int]
 
 
-def _vendor() -> tuple[Actor, int]:
-    """Return the audit actor and the vendor id of the calling client."""
-    vendor_id = api_caller().organization_id
-    return Actor(None, vendor_id), vendor_id
+@dataclass(frozen=True)
+class Vendor:
+    """The vendor the calling client acts for, as the audit names it, and the client's mode."""
+
+    actor: Actor
+    id: int
+    sandbox: bool
+    client_id: str
+
+
+def _vendor() -> Vendor:
+    """Return the vendor of the calling client, its audit actor and the client's mode."""
+    caller = api_caller()
+    actor = Actor(None, caller.organization_id)
+    return Vendor(actor, caller.organization_id, caller.sandbox, caller.client_id)
 
 
 def _listing(listing: Listing) -> dict[str, Any]:
@@ -64,8 +79,10 @@ def _plan(plan: Plan) -> dict[str, Any]:
 def list_listings() -> dict[str, Any]:
     """List the calling vendor's listings, oldest first, a page at a time."""
     query = load_query(ListingQuerySchema())
-    vendor_id = api_caller().organization_id
-    page = listing_page(db.session(), vendor_id, requested_page(), query["status"])
+    vendor = _vendor()
+    page = listing_page(
+        db.session(), vendor.id, requested_page(), query["status"], sandbox=vendor.sandbox
+    )
     items = ListingItemSchema(many=True).dump([listing_item_data(item) for item in page.items])
     return page_body(items, page.next_key)
 
@@ -75,15 +92,12 @@ def list_listings() -> dict[str, Any]:
 @require_token(WRITE)
 @idempotent
 def create_listing_draft() -> Answer:
-    """Create a listing as a draft with its first content.
-
-    Send an Idempotency-Key header (1 to 255 characters) to make a retry safe: the same key
-    with the same body replays the first answer; with another body it answers 422; while the
-    first request is still running it answers 409 (request in progress).
-    """
+    """Create a listing as a draft with its first content."""
     content = load_body(ListingCreateSchema())
-    actor, vendor_id = _vendor()
-    listing = create_listing(db.session(), current_clock(), actor, vendor_id, content)
+    vendor = _vendor()
+    listing = create_listing(
+        db.session(), current_clock(), vendor.actor, vendor.id, content, sandbox=vendor.sandbox
+    )
     return _listing(listing), 201
 
 
@@ -92,8 +106,9 @@ def create_listing_draft() -> Answer:
 @require_token(READ)
 def show_listing(listing_id: int) -> dict[str, Any]:
     """Show a listing: its status, the operator's reason if rejected, its versions and plans."""
+    vendor = _vendor()
     return _listing(
-        listing_of(db.session(), api_caller().organization_id, known_listing_id(listing_id))
+        listing_of(db.session(), vendor.id, known_listing_id(listing_id), sandbox=vendor.sandbox)
     )
 
 
@@ -103,9 +118,15 @@ def show_listing(listing_id: int) -> dict[str, Any]:
 def update_listing_draft(listing_id: int) -> dict[str, Any]:
     """Change content fields of the listing's draft; a published listing gets a new draft."""
     changes = load_body(ListingUpdateSchema())
-    actor, vendor_id = _vendor()
+    vendor = _vendor()
     version = update_draft(
-        db.session(), current_clock(), actor, vendor_id, known_listing_id(listing_id), changes
+        db.session(),
+        current_clock(),
+        vendor.actor,
+        vendor.id,
+        known_listing_id(listing_id),
+        changes,
+        sandbox=vendor.sandbox,
     )
     return _listing(version.listing)
 
@@ -115,16 +136,17 @@ def update_listing_draft(listing_id: int) -> dict[str, Any]:
 @require_token(WRITE)
 @idempotent
 def add_listing_plan(listing_id: int) -> Answer:
-    """Add a draft plan with its price components to the listing.
-
-    Send an Idempotency-Key header (1 to 255 characters) to make a retry safe: the same key
-    with the same body replays the first answer; with another body it answers 422; while the
-    first request is still running it answers 409 (request in progress).
-    """
+    """Add a draft plan with its price components to the listing."""
     terms = load_body(PlanCreateSchema())
-    actor, vendor_id = _vendor()
+    vendor = _vendor()
     plan = add_plan(
-        db.session(), current_clock(), actor, vendor_id, known_listing_id(listing_id), terms
+        db.session(),
+        current_clock(),
+        vendor.actor,
+        vendor.id,
+        known_listing_id(listing_id),
+        terms,
+        sandbox=vendor.sandbox,
     )
     return _plan(plan), 201
 
@@ -135,15 +157,16 @@ def add_listing_plan(listing_id: int) -> Answer:
 def revise_listing_plan(listing_id: int, code: str) -> dict[str, Any]:
     """Replace a plan's terms: a draft plan in place, a published plan as its next version."""
     terms = load_body(PlanTermsSchema())
-    actor, vendor_id = _vendor()
+    vendor = _vendor()
     plan = revise_plan(
         db.session(),
         current_clock(),
-        actor,
-        vendor_id,
+        vendor.actor,
+        vendor.id,
         known_listing_id(listing_id),
         known_plan_code(code),
         terms,
+        sandbox=vendor.sandbox,
     )
     return _plan(plan)
 
@@ -155,15 +178,19 @@ def revise_listing_plan(listing_id: int, code: str) -> dict[str, Any]:
 def submit_listing(listing_id: int) -> dict[str, Any]:
     """Send the listing's draft to the operator for review; it needs a service layer and a plan.
 
-    Send an Idempotency-Key header (1 to 255 characters) to make a retry safe: the same key
-    replays the first answer; while the first request is still running it answers 409.
+    A sandbox client's listing needs no operator: submitting it publishes it at once.
     """
-    actor, vendor_id = _vendor()
-    return _listing(
-        submit_for_review(
-            db.session(), current_clock(), actor, vendor_id, known_listing_id(listing_id)
-        )
+    vendor = _vendor()
+    listing = submit_for_review(
+        db.session(),
+        current_clock(),
+        vendor.actor,
+        vendor.id,
+        known_listing_id(listing_id),
+        sandbox=vendor.sandbox,
+        client_id=vendor.client_id,
     )
+    return _listing(listing)
 
 
 @bp.post("/listings/<int:listing_id>/delist")
@@ -171,7 +198,13 @@ def submit_listing(listing_id: int) -> dict[str, Any]:
 @require_token(WRITE)
 def delist_listing(listing_id: int) -> dict[str, Any]:
     """Take the vendor's published listing off the storefront."""
-    actor, vendor_id = _vendor()
-    return _listing(
-        delist(db.session(), current_clock(), actor, vendor_id, known_listing_id(listing_id))
+    vendor = _vendor()
+    listing = delist(
+        db.session(),
+        current_clock(),
+        vendor.actor,
+        vendor.id,
+        known_listing_id(listing_id),
+        sandbox=vendor.sandbox,
     )
+    return _listing(listing)

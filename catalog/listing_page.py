@@ -14,6 +14,9 @@ from catalog.models import ListingVersion
 from catalog.pricing import ComponentKind
 from catalog.storefront import PlanOffer, plans_on_sale, storefront_version
 
+# A calculator query longer than this is priced every time rather than cached.
+MAX_CACHED_VALUES_LENGTH = 1000
+
 
 @dataclass(frozen=True)
 class ListingPage:
@@ -54,3 +57,12 @@ def listing_page(
     return ListingPage(
         version, render_markdown(version.description_md), offers, dimensions, calculation
     )
+
+
+def listing_cache_arguments(
+    vendor_id: int, slug: str, values: Mapping[str, str]
+) -> dict[str, object] | None:
+    """Return what a listing page's content depends on, or None for an outsized calculator."""
+    if sum(len(key) + len(value) for key, value in values.items()) > MAX_CACHED_VALUES_LENGTH:
+        return None
+    return {"vendor_id": vendor_id, "slug": slug, "values": sorted(values.items())}

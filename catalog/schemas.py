@@ -6,8 +6,10 @@ Load schemas check shapes and bounds at the edge; the catalog services check the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -30,6 +32,11 @@ MAX_FEN = 10**12  # ten billion yuan: far above any price, far below what the co
 MAX_COUNT = 10**9
 # PostgreSQL text cannot hold NUL, so such a string is refused here rather than by the database.
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters.")
+URL_MAX = 500
+MAX_REDIRECT_URIS = 10
+# A developer's own machine may run the app without TLS; nothing else may.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+ABSOLUTE_URL = "Enter an absolute URL such as https://app.example/callback."
 
 
 def _text(most: int, **kwargs: Any) -> fields.String:
@@ -54,6 +61,71 @@ def _quantity(**kwargs: Any) -> fields.Decimal:
     return fields.Decimal(validate=_quantity_in_range, **kwargs)
 
 
+def _check_app_url(value: str) -> None:
+    """Refuse a URL that users' browsers should not be sent to with a login or to an app.
+
+    It must be absolute and https (http only on a loopback host, for development), carry no
+    user name or password, and no #fragment, which OAuth 2.0 forbids in redirect URIs.
+    """
+    text = value.strip()
+    if any(char.isspace() or not char.isprintable() for char in text):
+        raise ValidationError("A URL must not contain spaces or control characters.")
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (reading it checks the port)
+    except ValueError:
+        raise ValidationError(ABSOLUTE_URL) from None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValidationError(ABSOLUTE_URL)
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        raise ValidationError(
+            "Use https://; plain http is allowed only for localhost, 127.0.0.1 and [::1]."
+        )
+    if "@" in parts.netloc:
+        raise ValidationError("Leave the user name and password out of the URL.")
+    if "#" in text:
+        raise ValidationError("Leave out the #fragment.")
+
+
+def _check_launch_url(value: str) -> None:
+    if value.strip():  # an empty launch URL clears it
+        _check_app_url(value)
+
+
+class RedirectUriList(fields.List):
+    """A list of distinct redirect URIs; a repeated one is named by its index."""
+
+    def _deserialize(
+        self, value: Any, attr: str | None, data: Mapping[str, Any] | None, **kwargs: Any
+    ) -> list[Any]:
+        uris: list[Any] = super()._deserialize(value, attr, data, **kwargs)
+        seen: dict[str, int] = {}
+        repeated: dict[int, list[str]] = {}
+        for index, uri in enumerate(uris):
+            key = uri.strip()
+            if key in seen:
+                repeated[index] = [f"Repeats the redirect URI at index {seen[key]}."]
+            seen.setdefault(key, index)
+        if repeated:
+            raise ValidationError(repeated)
+        return uris
+
+
+def _redirect_uris() -> fields.List:
+    uri = fields.String(validate=[validate.Length(max=URL_MAX), NO_NUL, _check_app_url])
+    return RedirectUriList(
+        uri,
+        validate=validate.Length(
+            max=MAX_REDIRECT_URIS, error="At most {max} redirect URIs are allowed."
+        ),
+        metadata={
+            "description": "Where single sign-on may send users back: distinct absolute https"
+            " URLs (http only on localhost, 127.0.0.1 or [::1]), with no user name, password"
+            " or #fragment; at most 10."
+        },
+    )
+
+
 def _content_fields(*, creating: bool) -> dict[str, fields.Field]:
     """Return the content fields of a listing; names and the service layer needed to create."""
     return {
@@ -70,8 +142,15 @@ def _content_fields(*, creating: bool) -> dict[str, fields.Field]:
         "screenshots": fields.List(_text(500), validate=validate.Length(max=8)),
         "support_email": _text(254, allow_none=True),
         "support_phone": _text(40, allow_none=True),
-        "launch_url": _text(500, allow_none=True, metadata={"description": "HTTPS URL."}),
-        "sso_redirect_uris": fields.List(_text(500), validate=validate.Length(max=10)),
+        "launch_url": fields.String(
+            allow_none=True,
+            validate=[validate.Length(max=URL_MAX), NO_NUL, _check_launch_url],
+            metadata={
+                "description": "Where the app opens: an absolute https URL (http only on a"
+                " loopback host), with no user name, password or #fragment; empty clears it."
+            },
+        ),
+        "sso_redirect_uris": _redirect_uris(),
     }
 
 

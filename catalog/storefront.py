@@ -9,12 +9,12 @@ is shown while published, and a retired newest version takes the whole code off 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from catalog.models import (
     BillingInterval,
@@ -45,6 +45,8 @@ PRICE_MODELS = (
     PriceModel.PACKAGE,
 )
 MONTHS_PER_YEAR = 12
+# Deeper pages are rendered every time: a crawler walking page numbers fills no cache.
+MAX_CACHED_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -155,8 +157,9 @@ def storefront_versions() -> sa.Select[ListingVersion]:
             Organization.status == OrgStatus.ACTIVE,
         )
         .options(
-            selectinload(ListingVersion.listing).selectinload(Listing.vendor),
-            selectinload(ListingVersion.layer_category),
+            # The listing and its vendor are joined already: load them from the same rows.
+            contains_eager(ListingVersion.listing).contains_eager(Listing.vendor),
+            joinedload(ListingVersion.layer_category),
             selectinload(ListingVersion.business_categories),
         )
     )
@@ -184,7 +187,7 @@ def plans_on_sale(session: Session, listing_ids: Iterable[int]) -> dict[int, lis
     ids = list(listing_ids)
     plans = session.scalars(
         _on_sale(sa.select(Plan), ids)
-        .options(selectinload(Plan.components).selectinload(PriceComponent.tiers))
+        .options(selectinload(Plan.components).joinedload(PriceComponent.tiers))
         .order_by(Plan.id)
     )
     offers: dict[int, list[PlanOffer]] = {listing_id: [] for listing_id in ids}
@@ -218,20 +221,31 @@ def _filtered(query: BrowseQuery) -> sa.Select[ListingVersion]:
             )
         )
     if query.q:
-        pattern = like_pattern(query.q)
-        searched = (
-            ListingVersion.name_zh,
-            ListingVersion.name_en,
-            ListingVersion.summary_zh,
-            ListingVersion.summary_en,
-            Organization.name,
-        )
-        statement = statement.where(
-            sa.or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in searched))
-        )
+        statement = statement.where(_matches_text(like_pattern(query.q)))
     if query.model:
         statement = statement.where(Listing.id.in_(_listings_priced_by(query.model)))
     return statement
+
+
+SEARCHED_TEXTS = (
+    ListingVersion.name_zh,
+    ListingVersion.name_en,
+    ListingVersion.summary_zh,
+    ListingVersion.summary_en,
+)
+
+
+def _matches_text(pattern: str) -> sa.ColumnElement[bool]:
+    """Match a LIKE pattern in a version's names and summaries, or its vendor's name.
+
+    Each side is its own subquery on one table so PostgreSQL can serve it from the trigram
+    indexes (migration 0007); one OR across the join would be checked row by row.
+    """
+    versions = sa.select(ListingVersion.id).where(
+        sa.or_(*(column.ilike(pattern, escape=LIKE_ESCAPE) for column in SEARCHED_TEXTS))
+    )
+    vendors = sa.select(Organization.id).where(Organization.name.ilike(pattern, escape=LIKE_ESCAPE))
+    return sa.or_(ListingVersion.id.in_(versions), Listing.vendor_id.in_(vendors))
 
 
 def _listings_priced_by(model: str) -> sa.Select[Any]:
@@ -262,6 +276,15 @@ def normalized(query: BrowseQuery) -> BrowseQuery:
         language=query.language,
         model=query.model if query.model in PRICE_MODELS else "",
     )
+
+
+def browse_cache_arguments(query: BrowseQuery) -> dict[str, object] | None:
+    """Return what a browse page's content depends on, or None past the pages worth caching."""
+    clean = normalized(query)
+    if clean.page > MAX_CACHED_PAGE:
+        return None
+    model_ignored = bool(query.model.strip()) and query.model not in PRICE_MODELS
+    return {**asdict(clean), "model_ignored": model_ignored}
 
 
 def browse(session: Session, query: BrowseQuery) -> BrowsePage:

@@ -6,9 +6,10 @@ from decimal import Decimal
 
 from flask import Blueprint, render_template, request
 
-from catalog.listing_page import listing_page
+from catalog.listing_page import listing_cache_arguments, listing_page
+from catalog.page_cache import Fragment, cached_fragment, render_fragment
 from catalog.search import page_number
-from catalog.storefront import BrowseQuery, browse, vendor_page
+from catalog.storefront import BrowseQuery, browse, browse_cache_arguments, vendor_page
 from marketplace.extensions import db
 from marketplace.i18n import current_language
 
@@ -31,6 +32,11 @@ def quantity_text(value: Decimal | int | None) -> str:
     return f"{number:,f}" if number == number.to_integral_value() else f"{number:,}"
 
 
+def _page(fragment: Fragment) -> str:
+    """Put a page's public fragment into the layout rendered for this visitor."""
+    return render_template("catalog/storefront/page.html", fragment=fragment)
+
+
 @bp.get("/services")
 def services() -> str:
     """List the cloud services on the marketplace, filtered, searched and sorted."""
@@ -42,20 +48,38 @@ def services() -> str:
         language=current_language(),
         model=request.args.get("model", ""),
     )
-    page = browse(db.session(), query)
-    return render_template("catalog/storefront/browse.html", page=page)
+    fragment = cached_fragment(
+        "storefront.services",
+        browse_cache_arguments(query),
+        lambda: render_fragment("catalog/storefront/browse.html", page=browse(db.session(), query)),
+    )
+    return _page(fragment)
 
 
 @bp.get("/services/<int:vendor_id>/<slug>")
 def service(vendor_id: int, slug: str) -> str:
     """Show one cloud service: its description, its plans side by side and a calculator."""
     values = request.args.to_dict()
-    page = listing_page(db.session(), vendor_id, slug, values, current_language())
-    return render_template("catalog/storefront/listing.html", page=page)
+    fragment = cached_fragment(
+        "storefront.service",
+        listing_cache_arguments(vendor_id, slug, values),
+        lambda: render_fragment(
+            "catalog/storefront/listing.html",
+            page=listing_page(db.session(), vendor_id, slug, values, current_language()),
+        ),
+    )
+    return _page(fragment)
 
 
 @bp.get("/vendors/<int:vendor_id>")
 def vendor(vendor_id: int) -> str:
     """Show a vendor and the cloud services it offers on the marketplace."""
-    page = vendor_page(db.session(), vendor_id, current_language())
-    return render_template("catalog/storefront/vendor.html", page=page)
+    fragment = cached_fragment(
+        "storefront.vendor",
+        {"vendor_id": vendor_id},
+        lambda: render_fragment(
+            "catalog/storefront/vendor.html",
+            page=vendor_page(db.session(), vendor_id, current_language()),
+        ),
+    )
+    return _page(fragment)

@@ -27,6 +27,7 @@ from marketplace.clock import Clock, current_clock
 from marketplace.errors import Conflict, ValidationFailed
 from marketplace.extensions import db
 from marketplace.idempotency_models import KEY_MAX, IdempotencyKey
+from marketplace.openapi import mark_header_parameter
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -147,7 +148,10 @@ def current_fingerprint() -> RequestFingerprint:
 
 
 def idempotent(view: F) -> F:
-    """Honour an Idempotency-Key on a creating view; place it under require_token."""
+    """Honour an Idempotency-Key on a creating view; place it under require_token.
+
+    The view's OpenAPI operation lists the header as an optional parameter.
+    """
 
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
@@ -156,6 +160,7 @@ def idempotent(view: F) -> F:
             return view(*args, **kwargs)
         return _run_once(view, checked_key(key), args, kwargs)
 
+    mark_header_parameter(guarded, HEADER, description=IDEMPOTENCY_NOTE, max_length=KEY_MAX)
     return cast(F, guarded)
 
 

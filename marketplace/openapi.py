@@ -1,8 +1,9 @@
 """The vendor API's OpenAPI 3 document, built from the registered routes and their schemas.
 
 Each endpoint declares what it answers with `@documented(...)`; the scopes it needs come
-from `require_token`, which marks the view it guards, so the document cannot drift from
-the check. The package that issues tokens registers the scopes it knows with
+from `require_token`, which marks the view it guards, and the optional request headers it
+honours (such as Idempotency-Key) from the decorator that reads them, so the document
+cannot drift from the check. The package that issues tokens registers the scopes it knows with
 `register_scopes`, which keeps this module free of it.
 """
 
@@ -24,6 +25,7 @@ SchemaLike = type[Schema] | Schema
 
 OPERATION_ATTRIBUTE = "api_operation"
 SCOPES_ATTRIBUTE = "api_required_scopes"
+HEADERS_ATTRIBUTE = "api_header_parameters"
 SECURITY_SCHEME = "oauth2"
 TOKEN_URL = "/oauth/token"  # noqa: S105 (a URL, not a secret)
 PROBLEM_JSON = "application/problem+json"
@@ -111,6 +113,23 @@ def mark_required_scopes(view: Callable[..., Any], scopes: Sequence[str]) -> Non
     setattr(view, SCOPES_ATTRIBUTE, list(scopes))
 
 
+def mark_header_parameter(
+    view: Callable[..., Any], name: str, *, description: str, max_length: int
+) -> None:
+    """Record on a view an optional request header it honours (1 to max_length characters).
+
+    Decorators above the view copy the mark along (functools.wraps copies __dict__).
+    """
+    parameter = {
+        "in": "header",
+        "name": name,
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "minLength": 1, "maxLength": max_length},
+    }
+    setattr(view, HEADERS_ATTRIBUTE, [*getattr(view, HEADERS_ATTRIBUTE, []), parameter])
+
+
 def register_scopes(app: App, scopes: Mapping[str, str]) -> None:
     """Add scopes, with what each allows, to the document's security scheme."""
     app.extensions.setdefault("api_scopes", {}).update(scopes)
@@ -191,6 +210,7 @@ def _paths(app: Flask, prefix: str) -> dict[str, dict[str, dict[str, Any]]]:
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             entry = _operation(rule.endpoint, operation, scopes)
             parameters = _path_parameters(rule.rule) + entry.pop("parameters", [])
+            parameters += [dict(p) for p in getattr(view, HEADERS_ATTRIBUTE, [])]
             if parameters:
                 entry["parameters"] = parameters
             paths.setdefault(path, {})[method.lower()] = entry

@@ -17,7 +17,7 @@ from marketplace.orgs.services import email_address
 
 SLUG = re.compile(r"[a-z0-9-]{3,60}")
 PHONE = re.compile(r"[0-9+() -]{5,40}")
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 NAME_MIN, NAME_MAX = 2, 100
 SUMMARY_MAX = 500
 DESCRIPTION_MAX = 20_000

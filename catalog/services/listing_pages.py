@@ -10,12 +10,17 @@ from marketplace.pagination import Page, PageRequest, paginate
 
 
 def listing_page(
-    session: Session, vendor_id: int, page: PageRequest, status: str | None = None
+    session: Session,
+    vendor_id: int,
+    page: PageRequest,
+    status: str | None = None,
+    *,
+    sandbox: bool = False,
 ) -> Page[Listing]:
-    """Read one page of the vendor's listings, oldest first, in one status when given."""
+    """Read one page of the vendor's live (or sandbox) listings, oldest first, by status."""
     stmt = (
         sa.select(Listing)
-        .where(Listing.vendor_id == vendor_id)
+        .where(Listing.vendor_id == vendor_id, Listing.sandbox.is_(sandbox))
         .options(selectinload(Listing.versions))
     )
     if status is not None:

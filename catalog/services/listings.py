@@ -1,4 +1,9 @@
-"""Vendors' listings: create one, edit its draft, and read their own."""
+"""Vendors' listings: create one, edit its draft, and read their own.
+
+A listing is made in one mode for good: live, or sandbox (by a sandbox API client, for
+trying the API out). Callers that act in one mode pass `sandbox`, and a listing of the
+other mode is then as missing as another vendor's.
+"""
 
 from __future__ import annotations
 
@@ -62,10 +67,17 @@ def listings_of(session: Session, vendor_id: int) -> list[Listing]:
 
 
 def listing_of(
-    session: Session, vendor_id: int, listing_id: int, *, for_update: bool = False
+    session: Session,
+    vendor_id: int,
+    listing_id: int,
+    *,
+    sandbox: bool | None = None,
+    for_update: bool = False,
 ) -> Listing:
-    """Return the vendor's listing with that id, or raise NotFound."""
+    """Return the vendor's listing with that id (of one mode when given), or raise NotFound."""
     stmt = sa.select(Listing).where(Listing.vendor_id == vendor_id, Listing.id == listing_id)
+    if sandbox is not None:
+        stmt = stmt.where(Listing.sandbox.is_(sandbox))
     if for_update:
         # Two edits or a decision racing an edit must see each other's status.
         stmt = stmt.with_for_update(of=Listing)
@@ -109,8 +121,12 @@ def editable_version(session: Session, clock: Clock, listing: Listing) -> Listin
     return draft
 
 
-def _check_slug_free(session: Session, problems: Problems, vendor_id: int, slug: str) -> None:
-    stmt = sa.select(Listing.id).where(Listing.vendor_id == vendor_id, Listing.slug == slug)
+def _check_slug_free(
+    session: Session, problems: Problems, vendor_id: int, slug: str, *, sandbox: bool
+) -> None:
+    stmt = sa.select(Listing.id).where(
+        Listing.vendor_id == vendor_id, Listing.sandbox.is_(sandbox), Listing.slug == slug
+    )
     if slug and session.scalar(stmt) is not None:
         problems.add("slug", _("You already have a listing with this slug."))
 
@@ -143,6 +159,7 @@ def audit_and_announce(
         "slug": listing.slug,
         "status": listing.status,
         "version": version.version,
+        "sandbox": listing.sandbox,
         **(extra or {}),
     }
     record_event(
@@ -156,14 +173,20 @@ def audit_and_announce(
 
 
 def create_listing(
-    session: Session, clock: Clock, actor: Actor, vendor_id: int, content: Mapping[str, Any]
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    vendor_id: int,
+    content: Mapping[str, Any],
+    *,
+    sandbox: bool = False,
 ) -> Listing:
-    """Create a draft listing with its first version from a slug and content fields."""
+    """Create a draft listing (live, or sandbox) with its first version from a slug and content."""
     vendor_org(session, vendor_id)
     problems = Problems()
     fields = dict(content)
     slug = check_slug(problems, fields.pop("slug", None))
-    _check_slug_free(session, problems, vendor_id, slug)
+    _check_slug_free(session, problems, vendor_id, slug, sandbox=sandbox)
     for field in REQUIRED_ON_CREATE:
         if field not in fields:
             fields[field] = None
@@ -173,7 +196,12 @@ def create_listing(
     version = ListingVersion(version=1, created_at=now)
     apply_content(version, cleaned)
     listing = Listing(
-        vendor_id=vendor_id, slug=slug, status=ListingStatus.DRAFT, created_at=now, updated_at=now
+        vendor_id=vendor_id,
+        slug=slug,
+        status=ListingStatus.DRAFT,
+        sandbox=sandbox,
+        created_at=now,
+        updated_at=now,
     )
     listing.versions.append(version)
     session.add(listing)
@@ -190,10 +218,12 @@ def update_draft(
     vendor_id: int,
     listing_id: int,
     changes: Mapping[str, Any],
+    *,
+    sandbox: bool = False,
 ) -> ListingVersion:
     """Change content fields of the listing's draft (a new draft when none is open)."""
     vendor_org(session, vendor_id)
-    listing = listing_of(session, vendor_id, listing_id, for_update=True)
+    listing = listing_of(session, vendor_id, listing_id, sandbox=sandbox, for_update=True)
     problems = Problems()
     cleaned = clean_content(session, problems, changes)
     if not changes:

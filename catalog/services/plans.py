@@ -288,10 +288,12 @@ def add_plan(
     vendor_id: int,
     listing_id: int,
     terms: Mapping[str, Any],
+    *,
+    sandbox: bool = False,
 ) -> Plan:
     """Add a draft plan, built from plain terms and components, to the vendor's listing."""
     vendor_org(session, vendor_id)
-    listing = listing_of(session, vendor_id, listing_id, for_update=True)
+    listing = listing_of(session, vendor_id, listing_id, sandbox=sandbox, for_update=True)
     problems = Problems()
     code = terms.get("code")
     if not isinstance(code, str) or not CODE.fullmatch(code):
@@ -317,10 +319,12 @@ def revise_plan(
     listing_id: int,
     code: str,
     terms: Mapping[str, Any],
+    *,
+    sandbox: bool = False,
 ) -> Plan:
     """Replace a plan's terms: a draft in place, a published plan as its next version."""
     vendor_org(session, vendor_id)
-    listing = listing_of(session, vendor_id, listing_id, for_update=True)
+    listing = listing_of(session, vendor_id, listing_id, sandbox=sandbox, for_update=True)
     versions = _plan_versions(session, listing, code)
     if not versions:
         raise NotFound(_("This listing has no plan with this code."))

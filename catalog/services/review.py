@@ -1,4 +1,8 @@
-"""The review workflow: vendors submit and delist, the operator approves, rejects, delists."""
+"""The review workflow: vendors submit and delist, the operator approves, rejects, delists.
+
+A sandbox listing never reaches the storefront, so it needs no operator: submitting it
+publishes it at once, as an approval would, with the submitting API client as approver.
+"""
 
 from __future__ import annotations
 
@@ -31,11 +35,21 @@ REASON_MAX = 1000
 
 
 def submit_for_review(
-    session: Session, clock: Clock, actor: Actor, vendor_id: int, listing_id: int
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    vendor_id: int,
+    listing_id: int,
+    *,
+    sandbox: bool = False,
+    client_id: str | None = None,
 ) -> Listing:
-    """Send the listing's draft to the operator; it needs a service layer and a plan."""
+    """Send the listing's draft to the operator; it needs a service layer and a plan.
+
+    A sandbox listing is published at once instead, approved by the client that submits it.
+    """
     vendor_org(session, vendor_id)
-    listing = listing_of(session, vendor_id, listing_id, for_update=True)
+    listing = listing_of(session, vendor_id, listing_id, sandbox=sandbox, for_update=True)
     before = listing.status
     status = transition(listing, ReviewAction.SUBMIT)
     version = latest_version(listing)
@@ -45,9 +59,12 @@ def submit_for_review(
     listing.status = status
     version.review_status = ReviewStatus.IN_REVIEW
     version.submitted_at = listing.updated_at = clock.now()
-    audit_and_announce(
-        session, clock, actor, "listing.submitted", listing, **_changes(listing, before)
-    )
+    if listing.sandbox:
+        _publish(session, clock, actor, listing, before, approving_client=client_id)
+    else:
+        audit_and_announce(
+            session, clock, actor, "listing.submitted", listing, **_changes(listing, before)
+        )
     session.commit()
     return listing
 
@@ -94,11 +111,19 @@ def _publish_plans(session: Session, listing: Listing, now: datetime) -> None:
         plan.published_at = now
 
 
-def approve(session: Session, clock: Clock, actor: Actor, listing_id: int) -> Listing:
-    """Publish the version in review and the listing's draft plans (operator only)."""
-    operator_membership(session, actor, acting=True)
-    listing = _listing_for_operator(session, listing_id)
-    before = listing.status
+def _publish(
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    listing: Listing,
+    before: str,
+    *,
+    approving_client: str | None = None,
+) -> None:
+    """Approve the version in review and publish the draft plans, with audit and event.
+
+    An API client that approves (a sandbox client submitting) is named in both.
+    """
     status = transition(listing, ReviewAction.APPROVE)
     version = _version_in_review(listing)
     now = clock.now()
@@ -108,9 +133,19 @@ def approve(session: Session, clock: Clock, actor: Actor, listing_id: int) -> Li
     version.review_status = ReviewStatus.APPROVED
     version.published_at = now
     _publish_plans(session, listing, now)
-    audit_and_announce(
-        session, clock, actor, "listing.published", listing, **_changes(listing, before)
-    )
+    changes = _changes(listing, before)
+    extra = None
+    if approving_client is not None:
+        extra = {"approved_by_client": approving_client}
+        changes["after"] |= extra
+    audit_and_announce(session, clock, actor, "listing.published", listing, extra=extra, **changes)
+
+
+def approve(session: Session, clock: Clock, actor: Actor, listing_id: int) -> Listing:
+    """Publish the version in review and the listing's draft plans (operator only)."""
+    operator_membership(session, actor, acting=True)
+    listing = _listing_for_operator(session, listing_id)
+    _publish(session, clock, actor, listing, listing.status)
     session.commit()
     return listing
 
@@ -155,13 +190,18 @@ def _delist(session: Session, clock: Clock, actor: Actor, listing: Listing) -> L
 
 
 def delist(
-    session: Session, clock: Clock, actor: Actor, vendor_id: int, listing_id: int
+    session: Session,
+    clock: Clock,
+    actor: Actor,
+    vendor_id: int,
+    listing_id: int,
+    *,
+    sandbox: bool = False,
 ) -> Listing:
     """Take the vendor's published listing off the storefront."""
     vendor_org(session, vendor_id)
-    return _delist(
-        session, clock, actor, listing_of(session, vendor_id, listing_id, for_update=True)
-    )
+    listing = listing_of(session, vendor_id, listing_id, sandbox=sandbox, for_update=True)
+    return _delist(session, clock, actor, listing)
 
 
 def delist_by_operator(session: Session, clock: Clock, actor: Actor, listing_id: int) -> Listing:
@@ -186,6 +226,7 @@ def review_queue(session: Session, actor: Actor) -> list[QueuedReview]:
         .join(ListingVersion, ListingVersion.listing_id == Listing.id)
         .where(ListingVersion.review_status == ReviewStatus.IN_REVIEW)
         .where(Listing.status.in_([ListingStatus.IN_REVIEW, ListingStatus.PUBLISHED]))
+        .where(Listing.sandbox.is_(False))  # sandbox listings publish themselves
         .order_by(ListingVersion.submitted_at, ListingVersion.id)
     )
     return [QueuedReview(listing, version) for listing, version in session.execute(stmt)]

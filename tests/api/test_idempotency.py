@@ -227,5 +227,6 @@ def test_the_document_tells_clients_about_the_key_and_the_409(client: FlaskClien
 
     for path in ("/api/v1/listings", "/api/v1/listings/{listing_id}/plans"):
         operation = paths[path]["post"]
-        assert HEADER in operation["description"]
+        [header] = [p for p in operation["parameters"] if p["in"] == "header"]
+        assert header["name"] == HEADER and "409" in header["description"]
         assert {"201", "409", "422"} <= set(operation["responses"])

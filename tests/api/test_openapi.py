@@ -14,6 +14,7 @@ from marketplace.api import API_PREFIX
 from marketplace.api_docs import constraints_of, type_label
 from marketplace.openapi import OPERATION_ATTRIBUTE
 from sso.scopes import ALLOWED_SCOPES
+from tests.api.catalog_helpers import api_vendor
 
 
 def _document(client: FlaskClient) -> dict[str, Any]:
@@ -145,3 +146,69 @@ def test_constraints_read_as_one_line() -> None:
     assert constraints_of(bounded) == "1–100; default 20"
     assert constraints_of({"enum": ["month", "year"]}) == "month | year"
     assert constraints_of({"type": "string"}) == ""
+
+
+IDEMPOTENT_OPERATIONS = {
+    ("/api/v1/listings", "post"),
+    ("/api/v1/listings/{listing_id}/plans", "post"),
+    ("/api/v1/listings/{listing_id}/submit", "post"),
+}
+
+
+def _header_parameters(operation: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {p["name"]: p for p in operation.get("parameters", []) if p["in"] == "header"}
+
+
+def test_creating_posts_declare_idempotency_key_as_an_optional_header(
+    client: FlaskClient,
+) -> None:
+    paths = _document(client)["paths"]
+
+    for path, method in IDEMPOTENT_OPERATIONS:
+        header = _header_parameters(paths[path][method])["Idempotency-Key"]
+        assert header["required"] is False
+        assert header["schema"] == {"type": "string", "minLength": 1, "maxLength": 255}
+        assert "replays the first answer" in header["description"]
+
+
+CATALOG_OPERATIONS_WITHOUT_KEY = {
+    ("/api/v1/listings", "get"),
+    ("/api/v1/listings/{listing_id}", "get"),
+    ("/api/v1/listings/{listing_id}", "patch"),
+    ("/api/v1/listings/{listing_id}/plans/{code}", "put"),
+    ("/api/v1/listings/{listing_id}/delist", "post"),
+}
+
+
+def test_operations_that_ignore_idempotency_key_do_not_declare_it(client: FlaskClient) -> None:
+    paths = _document(client)["paths"]
+
+    declaring = {
+        (path, method)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if "Idempotency-Key" in _header_parameters(operation)
+    }
+
+    assert {method for _path, method in declaring} == {"post"}
+    assert declaring >= IDEMPOTENT_OPERATIONS
+    assert not declaring & CATALOG_OPERATIONS_WITHOUT_KEY
+    assert _all_operations(paths) >= CATALOG_OPERATIONS_WITHOUT_KEY
+
+
+def _all_operations(paths: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(path, method) for path, operations in paths.items() for method in operations}
+
+
+def test_a_declared_idempotency_key_is_honoured(client: FlaskClient, session: Session) -> None:
+    caller = api_vendor(client)
+    headers = {**caller.headers, "Idempotency-Key": "listing-1"}
+    body = {"slug": "cloud-ledger", "name_zh": "云账本", "name_en": "Cloud Ledger"}
+    body["layer_category"] = "saas"
+
+    first = client.post("/api/v1/listings", json=body, headers=headers)
+    again = client.post("/api/v1/listings", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import billing.models  # noqa: F401
 import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401
 import sso.models  # noqa: F401
@@ -23,6 +24,16 @@ def empty_database_url() -> Iterator[str]:
     """Make an empty database of the dialect the suite runs on."""
     with backends.scratch_database("migrations", has_postgres=BACKENDS.has_postgres) as url:
         yield url
+
+
+def _on_this_dialect(dialect: str) -> Callable[..., bool]:
+    """Leave out objects declared for another dialect only, e.g. PostgreSQL trigram indexes."""
+
+    def include(obj: object, *_: object) -> bool:
+        ddl_if = getattr(obj, "_ddl_if", None)
+        return ddl_if is None or ddl_if.dialect in (None, dialect)
+
+    return include
 
 
 def _tables(url: str) -> set[str]:
@@ -50,7 +61,11 @@ def test_the_migrated_schema_matches_the_models(database_url: str) -> None:
     engine = sa.create_engine(database_url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            opts = {
+                "compare_type": True,
+                "include_object": _on_this_dialect(connection.dialect.name),
+            }
+            context = MigrationContext.configure(connection, opts=opts)
             differences = compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
