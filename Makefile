@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 PACKAGES := marketplace catalog billing sso
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest translations translations-update install-browser bench clean
+.PHONY: run test lint typecheck pytest translations translations-update install-browser bench bench-ingest bench-close clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ test: lint typecheck pytest
 
 bench: $(STAMP) translations
 	$(BIN)/python bench/storefront.py
+
+bench-ingest: $(STAMP) translations
+	$(BIN)/python bench/ingest.py
+
+bench-close: $(STAMP) translations
+	$(BIN)/python bench/close.py
 
 clean:
 	rm -rf $(VENV) instance/yunshi.db

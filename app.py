@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from flask import Flask
 
+from billing.api import bp as billing_api_bp
+from billing.invoice_views import bp as invoices_bp
+from billing.invoice_views import operator_bp as billing_invoices_operator_bp
+from billing.invoice_views import vendor_bp as invoices_vendor_bp
+from billing.operator_views import bp as billing_operator_bp
+from billing.vendor_views import bp as billing_vendor_bp
+from billing.views import bp as subscriptions_bp
 from catalog.api import bp as catalog_api_bp
 from catalog.demo import load_catalog_demo
+from catalog.page_cache import init_page_cache
 from catalog.review_views import bp as catalog_review_bp
 from catalog.storefront_views import bp as storefront_bp
 from catalog.vendor_views import bp as catalog_vendor_bp
@@ -39,6 +47,13 @@ BLUEPRINTS = (
     catalog_review_bp,
     catalog_vendor_bp,
     catalog_api_bp,
+    billing_operator_bp,
+    subscriptions_bp,
+    billing_api_bp,
+    billing_vendor_bp,
+    invoices_bp,
+    invoices_vendor_bp,
+    billing_invoices_operator_bp,
 )
 
 
@@ -56,6 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     init_api(app)
     init_sso(app)
+    init_page_cache(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     cli.register(app)

@@ -77,7 +77,8 @@ class Listing(Base):
 
     __tablename__ = "listings"
     __table_args__ = (
-        sa.UniqueConstraint("vendor_id", "slug"),
+        # A vendor's sandbox listings live beside its live ones: a slug is unique per mode.
+        sa.UniqueConstraint("vendor_id", "sandbox", "slug"),
         sa.CheckConstraint(check_in("status", ListingStatus), name="status"),
         # Vendors' loudest complaint about other marketplaces: rejections without a reason.
         sa.CheckConstraint(
@@ -169,6 +170,25 @@ class ListingVersion(Base):
     )
 
 
+def _trigram_index(name: str, column: sa.orm.InstrumentedAttribute[str]) -> sa.Index:
+    """Return a GIN trigram index on column, which serves ILIKE '%…%' (PostgreSQL only)."""
+    index = sa.Index(
+        name, column, postgresql_using="gin", postgresql_ops={column.key: "gin_trgm_ops"}
+    )
+    return index.ddl_if(dialect="postgresql")
+
+
+# Storefront search (catalog.storefront) matches anywhere in these columns; migration 0007
+# creates the same indexes on PostgreSQL.
+SEARCH_INDEXES = (
+    _trigram_index("ix_listing_versions_name_zh_trgm", ListingVersion.name_zh),
+    _trigram_index("ix_listing_versions_name_en_trgm", ListingVersion.name_en),
+    _trigram_index("ix_listing_versions_summary_zh_trgm", ListingVersion.summary_zh),
+    _trigram_index("ix_listing_versions_summary_en_trgm", ListingVersion.summary_en),
+    _trigram_index("ix_organizations_name_trgm", Organization.name),
+)
+
+
 class Plan(Base):
     """One version of a plan; published versions are never changed, only superseded."""
 
@@ -179,6 +199,7 @@ class Plan(Base):
         sa.CheckConstraint("length(currency) = 3", name="currency_code"),
         sa.CheckConstraint(check_in("billing_interval", BillingInterval), name="billing_interval"),
         sa.CheckConstraint("trial_days >= 0", name="trial_days_non_negative"),
+        sa.CheckConstraint("vat_rate >= 0 AND vat_rate < 1", name="vat_rate_range"),
         sa.CheckConstraint(check_in("status", PlanStatus), name="status"),
         sa.CheckConstraint(
             "status = 'draft' OR published_at IS NOT NULL", name="published_at_when_published"
@@ -197,6 +218,8 @@ class Plan(Base):
     billing_interval: Mapped[str] = mapped_column(sa.String(8), default=BillingInterval.MONTH)
     trial_days: Mapped[int] = mapped_column(default=0)
     auto_activate: Mapped[bool] = mapped_column(default=False)
+    # VAT included in the plan's prices; 6% is the rate for IT services.
+    vat_rate: Mapped[Decimal] = mapped_column(sa.Numeric(5, 4), default=Decimal("0.06"))
     status: Mapped[str] = mapped_column(sa.String(16), default=PlanStatus.DRAFT)
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None]

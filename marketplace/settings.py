@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,12 @@ class Settings:
     # How many reverse proxies in front of the app set X-Forwarded-For; 0 trusts none.
     trusted_proxy_hops: int = 0
     log_json: bool = True
+    # Prepended to the RQ queue names, so deployments (or test runs) can share one Redis.
+    job_queue_prefix: str = ""
+    # Minutes between two runs of the periodic billing close (`flask jobs scheduler`).
+    billing_close_interval_minutes: int = 15
+    # The marketplace's share of what vendors bill, taken on their monthly statements.
+    commission_rate: Decimal = Decimal("0.10")
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -74,6 +81,26 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _positive(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(environ, name, default)
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, got {value}")
+    return value
+
+
+def _rate(environ: Mapping[str, str], name: str, default: Decimal) -> Decimal:
+    raw = environ.get(name)
+    if not raw:
+        return default
+    try:
+        rate = Decimal(raw)
+    except InvalidOperation:
+        raise SettingsError(f"{name} must be a decimal fraction such as 0.1") from None
+    if not (rate.is_finite() and 0 <= rate < 1):
+        raise SettingsError(f"{name} must be at least 0 and below 1")
+    return rate
 
 
 def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
@@ -121,4 +148,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         trusted_proxy_hops=_int(environ, "TRUSTED_PROXY_HOPS", defaults.trusted_proxy_hops),
         log_json=_bool(environ, "LOG_JSON", env == "production"),
+        job_queue_prefix=environ.get("JOB_QUEUE_PREFIX") or defaults.job_queue_prefix,
+        billing_close_interval_minutes=_positive(
+            environ, "BILLING_CLOSE_INTERVAL", defaults.billing_close_interval_minutes
+        ),
+        commission_rate=_rate(environ, "COMMISSION_RATE", defaults.commission_rate),
     )

@@ -9,6 +9,7 @@ from werkzeug.routing import BuildError
 from marketplace.accounts.models import User
 from marketplace.clock import SystemClock, local_time_text
 from marketplace.extensions import bootstrap, csrf, db, login_manager, login_throttle, redis_store
+from marketplace.jobs import init_jobs
 from marketplace.money import format_fen
 from marketplace.orgs.context import load_acting_membership
 from marketplace.settings import Settings
@@ -35,6 +36,7 @@ def init_extensions(app: Flask, settings: Settings) -> None:
     """Attach database, Redis, CSRF, login and throttling to the app."""
     db.init_app(app, settings.database_url)
     redis_store.init_app(app, settings.redis_url)
+    init_jobs(app, settings)
     csrf.init_app(app)
     app.config["BOOTSTRAP_SERVE_LOCAL"] = True
     bootstrap.init_app(app)

@@ -7,6 +7,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context
 
+import billing.models  # noqa: F401
 import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401  (fills the metadata for autogenerate)
 import sso.models  # noqa: F401

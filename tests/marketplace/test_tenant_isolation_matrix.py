@@ -86,6 +86,17 @@ URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     ("catalog_review", "listing_id"): lambda b: [b.org_id],
     ("catalog_api", "listing_id"): lambda b: [b.org_id],
     ("catalog_api", "code"): lambda b: ["standard"],
+    # Firm B is a real firm, not a sandbox one: it must not be found as one.
+    ("billing_operator", "org_id"): lambda b: [b.org_id],
+    # Firm B subscribes to nothing here: its organization id stands in for a subscription and
+    # for a plan, and must be found as neither.
+    ("subscriptions", "subscription_id"): lambda b: [b.org_id],
+    ("subscriptions", "plan_id"): lambda b: [b.org_id],
+    ("billing_api", "subscription_id"): lambda b: [b.org_id],
+    # Firm B has no invoice here either: its organization id stands in for one.
+    ("invoices", "invoice_id"): lambda b: [b.org_id],
+    ("invoices_vendor", "invoice_id"): lambda b: [b.org_id],
+    ("billing_invoices_operator", "invoice_id"): lambda b: [b.org_id],
 }
 NOWHERE_ID = 2_000_000_000
 NOWHERE_TOKEN = "no-such-token-0123456789abcdefghijklmnopqrstuv"
