@@ -11,6 +11,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from billing.services import statements
+from billing.services.subscriptions import subscription_of_vendor
+from billing.services.vendor_reads import period_usage
 from billing.statements import Statement, parse_month
 from marketplace.clock import current_clock, local_time_text
 from marketplace.errors import NotFound
@@ -36,6 +38,19 @@ def subscribers_page() -> ResponseReturnValue:
     sandbox = request.args.get("mode") == "sandbox"
     rows = statements.subscribers_of(db.session(), acting_org().id, sandbox=sandbox)
     return render_template("billing/vendor/subscribers.html", rows=rows, sandbox=sandbox)
+
+
+@bp.get("/subscribers/<int:subscription_id>")
+@require_org(OrgKind.VENDOR.value, allow_suspended=True)
+def subscriber_page(subscription_id: int) -> ResponseReturnValue:
+    """Show one subscriber: plan, seats, and the current period's usage so far."""
+    sandbox = request.args.get("mode") == "sandbox"
+    vendor_id = acting_org().id
+    subscription = subscription_of_vendor(db.session(), vendor_id, subscription_id, sandbox=sandbox)
+    usage = period_usage(db.session(), vendor_id, sandbox, subscription_id)
+    return render_template(
+        "billing/vendor/subscriber.html", s=subscription, usage=usage, sandbox=sandbox
+    )
 
 
 @bp.get("/statements")

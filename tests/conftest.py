@@ -18,6 +18,8 @@ from marketplace.extensions import db, login_throttle
 from marketplace.settings import Settings
 from tests import backends
 
+pytest_plugins = ["tests.localstripe"]
+
 BACKENDS = backends.probe()
 RUN_PREFIX = f"yunshi-test-{uuid.uuid4().hex[:8]}"
 

@@ -90,17 +90,22 @@ def current_period(subscription: Subscription) -> Period:
 
 
 def first_boundary(subscription: Subscription, plans: dict[int, PlanInfo]) -> Boundary | None:
-    """Return the activation's boundary: period 0 in advance (nothing if already cancelled)."""
-    if subscription.status == SubscriptionStatus.CANCELLED:
+    """Return the activation's boundary: period 0 in advance (nothing if it never started).
+
+    A subscription cancelled after activation but before its first close still owes the
+    first period's fees: the service ran, and cancelling refunds nothing.
+    """
+    if subscription.activated_at is None or subscription.current_period_start is None:
         return None
     period = current_period(subscription)
+    ended_early = subscription.status == SubscriptionStatus.CANCELLED
     return Boundary(
         subscription,
         period.start,
         plans[subscription.plan_id],
         subscription.seats,
         period,
-        charges_in_advance(subscription.status),
+        ended_early or charges_in_advance(subscription.status),
     )
 
 

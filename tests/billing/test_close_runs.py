@@ -153,18 +153,22 @@ def test_a_sandbox_invoice_is_finalized_without_a_number(
     assert invoices_of(session, paying)[0].number == "YS-2026-000001"
 
 
-def test_a_pending_or_cancelled_before_billing_subscription_gets_no_invoice(
+def test_pending_gets_no_invoice_but_cancelled_after_starting_owes_its_first_period(
     session: Session, clock: FrozenClock
 ) -> None:
     pending = subs.subscribe(session, clock, ACTOR, firm().id, add_plan(publish_listing()).id)
     cancelled = active(session, clock)
+    clock.advance(timedelta(hours=1))
     subs.cancel(session, clock, ACTOR, cancelled, at_period_end=False)
 
     run(session, clock, APRIL + GRACE)
 
     assert invoices_of(session, pending) == []
-    # Cancelled in the same minute it started: no usage plan lines, no advance fees.
-    assert invoices_of(session, cancelled) == []
+    # The service ran for an hour before the first close: the first period's fees are owed
+    # (TEAM at one seat: ¥100 + ¥30), and cancelling refunds nothing. A flat plan has no
+    # usage, so the cancellation's boundary makes no second, empty invoice.
+    [first] = invoices_of(session, cancelled)
+    assert first.period_start == cancelled.anchor_at and first.total_fen == 13000
     assert cancelled.period_open is False
 
 

@@ -13,12 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 
-from billing.models import CreditNote, Invoice, Subscription
+from billing.models import CreditNote, Invoice, Subscription, UsageEvent
 from billing.services import subscriptions as subs
 from billing.statements import Month, StatementEntry, build_statement, month_of, parse_month
+from catalog.pricing import Aggregation, MeteredPrice, PlanPrice, PriceModel
 from marketplace.clock import FrozenClock
 from marketplace.orgs.models import Organization, OrgKind
-from tests.billing.conftest import ACTOR, firm, new_plan
+from tests.billing.conftest import ACTOR, TEAM, add_plan, firm, new_plan
+from tests.catalog.storefront_data import publish_listing
 from tests.factories import make_member, make_org
 from tests.sessions import sign_in
 
@@ -266,3 +268,56 @@ def test_subscribers_are_the_vendors_own_live_or_sandbox_ones(
     assert subscription.organization.name in live.text
     assert theirs.organization.name not in live.text
     assert subscription.organization.name not in sandbox.text
+
+
+def test_a_vendor_sees_a_subscribers_usage_so_far(
+    session: Session, clock: FrozenClock, client: FlaskClient
+) -> None:
+    price = PlanPrice(
+        (MeteredPrice("api_calls", Aggregation.SUM, PriceModel.PER_UNIT, unit_fen=2),)
+    )
+    plan = new_plan(price, auto_activate=True)
+    subscription = subs.subscribe(session, clock, ACTOR, firm().id, plan.id)
+    for n, quantity in enumerate((Decimal(300), Decimal("200.5"))):
+        session.add(
+            UsageEvent(
+                vendor_id=subscription.vendor_id,
+                subscription_id=subscription.id,
+                dimension="api_calls",
+                quantity=quantity,
+                occurred_at=clock.now(),
+                idempotency_key=f"k{n}",
+                attributes={},
+                received_at=clock.now(),
+            )
+        )
+    session.flush()
+    vendor = subscription.vendor
+    sign_in(client, make_member(vendor, role="member"), vendor)
+
+    page = client.get(f"/vendor/subscribers/{subscription.id}")
+
+    assert page.status_code == 200
+    assert subscription.organization.name in page.text
+    assert "500.5" in page.text and "¥10.01" in page.text  # 500.5 calls at 2 fen = 1001 fen
+
+
+def test_another_vendors_subscriber_or_the_other_mode_is_not_found(
+    session: Session, clock: FrozenClock, client: FlaskClient
+) -> None:
+    vendor, _ = _vendor_with_billing(session, clock)
+    _, theirs = _vendor_with_billing(session, clock)
+    mine = _vendor_subscription(session, clock, vendor)
+    sign_in(client, make_member(vendor), vendor)
+
+    assert client.get(f"/vendor/subscribers/{theirs.id}").status_code == 404
+    assert client.get(f"/vendor/subscribers/{mine.id}?mode=sandbox").status_code == 404
+    assert client.get(f"/vendor/subscribers/{mine.id}").status_code == 200
+
+
+def _vendor_subscription(
+    session: Session, clock: FrozenClock, vendor: Organization
+) -> Subscription:
+    listing = publish_listing(vendor, price=TEAM)
+    plan = add_plan(listing)
+    return subs.subscribe(session, clock, ACTOR, firm().id, plan.id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 from marketplace import migrate
 from tests import backends
 from tests.conftest import BACKENDS, RUN_PREFIX
+from tests.localstripe import TEST_SECRET_KEY, LocalStripe
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -65,12 +65,6 @@ class LiveServer:
         return str(body)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -93,9 +87,11 @@ def browser_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def live_server(browser_database_url: str, redis_url: str | None) -> Iterator[LiveServer]:
+def live_server(
+    browser_database_url: str, redis_url: str | None, localstripe: LocalStripe
+) -> Iterator[LiveServer]:
     """Run the app under gunicorn on a free loopback port for the whole run."""
-    port = _free_port()
+    port = backends.free_port()
     url = f"http://127.0.0.1:{port}"
     env = {
         **os.environ,
@@ -104,6 +100,8 @@ def live_server(browser_database_url: str, redis_url: str | None) -> Iterator[Li
         "PUBLIC_URL": url,
         "RATE_LIMIT_PREFIX": f"{RUN_PREFIX}-browser",
         "LOG_JSON": "1",
+        "STRIPE_API_KEY": TEST_SECRET_KEY,
+        "STRIPE_API_BASE": localstripe.url,
     }
     if redis_url:
         env["REDIS_URL"] = redis_url
