@@ -11,7 +11,6 @@ line printed is one JSON object with the figures.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -27,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from bench.harness import print_figures  # noqa: E402
 from tests.backends import probe, scratch_database  # noqa: E402
 
 START = datetime(2026, 3, 2, 1, 30, tzinfo=UTC)
@@ -258,20 +258,17 @@ def main() -> None:
         f"finalize {figures['finalize_seconds']:.1f} s ({figures['finalized']} invoices): "
         f"{rate:.0f} subscriptions/s"
     )
-    print(
-        json.dumps(
-            {
-                "bench": "close",
-                "subscriptions": figures["closed"],
-                "seconds": round(figures["seconds"], 2),
-                "subscriptions_per_second": round(rate, 1),
-                "close_seconds": round(figures["close_seconds"], 2),
-                "finalize_seconds": round(figures["finalize_seconds"], 2),
-                "invoices": figures["finalized"],
-                "database": database,
-            },
-            ensure_ascii=False,
-        )
+    print_figures(
+        {
+            "bench": "close",
+            "subscriptions": figures["closed"],
+            "seconds": round(figures["seconds"], 2),
+            "subscriptions_per_second": round(rate, 1),
+            "close_seconds": round(figures["close_seconds"], 2),
+            "finalize_seconds": round(figures["finalize_seconds"], 2),
+            "invoices": figures["finalized"],
+            "database": database,
+        }
     )
 
 

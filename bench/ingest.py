@@ -19,17 +19,12 @@ import base64
 import dataclasses
 import http.client
 import json
-import os
 import random
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -40,8 +35,16 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
-from bench.storefront import HOST, SECRET_KEY, free_port, percentile  # noqa: E402
-from tests.backends import probe, scratch_database  # noqa: E402
+from bench.harness import (  # noqa: E402
+    HOST,
+    Tally,
+    gunicorn,
+    migrated_app,
+    print_figures,
+    require_postgres,
+    run_connections,
+)
+from tests.backends import scratch_database  # noqa: E402
 
 BATCH = 1000
 SUBSCRIPTIONS = 50
@@ -60,23 +63,16 @@ class Fixture:
 
 def prepare_database(url: str) -> Fixture:
     """Migrate, then add a vendor, its API client and active metered subscriptions."""
-    from app import create_app
     from billing.services import subscriptions as subs
     from catalog.models import Listing, ListingStatus, Plan, PlanStatus, PriceComponent
-    from marketplace import migrate
     from marketplace.accounts.models import User
     from marketplace.audit.services import Actor
     from marketplace.clock import SystemClock
     from marketplace.extensions import db
     from marketplace.orgs.models import Membership, Organization, OrgKind
-    from marketplace.settings import Settings
     from sso.services import create_api_client
 
-    migrate.upgrade(url)
-    settings = dataclasses.replace(
-        Settings(), database_url=url, secret_key=SECRET_KEY, log_json=False
-    )
-    app = create_app(settings)
+    app = migrated_app(url)
     clock = SystemClock()
     now = clock.now()
     with app.app_context():
@@ -204,59 +200,6 @@ def baseline_params(fixture: Fixture, start: datetime) -> list[object]:
     return params
 
 
-@contextmanager
-def gunicorn(url: str, port: int, workers: int, threads: int, log_path: Path) -> Iterator[None]:
-    """Run gunicorn on the loopback port until the block ends."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "SECRET_KEY": SECRET_KEY,
-        "LOG_JSON": "0",
-        # The benchmark is one client sending far more than a vendor's minute budget.
-        "API_RATE_LIMIT": "100000000",
-    }
-    env.pop("REDIS_URL", None)
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "app:create_app()",
-    ]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until_healthy(port, process, log_path)
-            yield
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_healthy(port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Wait until /healthz answers 200, failing if gunicorn exits or takes too long."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited:\n{log_path.read_text()}")
-        try:
-            connection = http.client.HTTPConnection(HOST, port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not become healthy:\n{log_path.read_text()}")
-
-
 def access_token(port: int, fixture: Fixture) -> str:
     """Get a client-credentials token from the running server."""
     basic = base64.b64encode(f"{fixture.client_id}:{fixture.secret}".encode()).decode()
@@ -278,13 +221,16 @@ def access_token(port: int, fixture: Fixture) -> str:
 
 
 @dataclasses.dataclass
-class Tally:
-    """Accepted records, batch latencies and failures of the API run."""
+class IngestTally(Tally):
+    """Accepted records besides the batch latencies and failures of the API run."""
 
     accepted: int = 0
-    latencies: list[float] = dataclasses.field(default_factory=list)
-    errors: int = 0
-    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    def add_batch(self, seconds: float, accepted: int) -> None:
+        """Record one answered batch; a batch not wholly accepted counts as an error."""
+        with self.lock:
+            self.accepted += accepted
+        self.add(seconds, accepted == BATCH)
 
 
 def bodies(fixture: Fixture, count: int, start: datetime) -> list[bytes]:
@@ -295,7 +241,7 @@ def bodies(fixture: Fixture, count: int, start: datetime) -> list[bytes]:
     ]
 
 
-def drive(port: int, token: str, queue: list[bytes], stop_at: float, tally: Tally) -> None:
+def drive(port: int, token: str, queue: list[bytes], stop_at: float, tally: IngestTally) -> None:
     """Post batches from the shared queue over one keep-alive connection until stop_at."""
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     connection = http.client.HTTPConnection(HOST, port, timeout=60)
@@ -313,29 +259,19 @@ def drive(port: int, token: str, queue: list[bytes], stop_at: float, tally: Tall
         except (OSError, http.client.HTTPException, ValueError):
             accepted = 0
             connection.close()
-        elapsed = time.perf_counter() - started
-        with tally.lock:
-            tally.latencies.append(elapsed)
-            tally.accepted += accepted
-            tally.errors += accepted != BATCH
+        tally.add_batch(time.perf_counter() - started, accepted)
     connection.close()
 
 
 def run_api(
     port: int, token: str, queue: list[bytes], seconds: float, clients: int
-) -> tuple[Tally, float]:
+) -> tuple[IngestTally, float]:
     """Post batches from clients connections for seconds; return the tally and elapsed time."""
-    tally = Tally()
-    started = time.monotonic()
-    threads = [
-        threading.Thread(target=drive, args=(port, token, queue, started + seconds, tally))
-        for _ in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return tally, time.monotonic() - started
+    tally = IngestTally()
+    elapsed = run_connections(
+        lambda stop_at: drive(port, token, queue, stop_at, tally), seconds, clients
+    )
+    return tally, elapsed
 
 
 def parse_args() -> argparse.Namespace:
@@ -353,8 +289,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     """Benchmark usage ingestion through the API against a plain bulk insert."""
     args = parse_args()
-    if not probe().has_postgres:
-        raise SystemExit("bench/ingest.py needs PostgreSQL at 127.0.0.1:5432")
+    require_postgres("bench/ingest.py")
+    # The benchmark is one client sending far more than a vendor's minute budget.
+    unlimited = {"API_RATE_LIMIT": "100000000"}
     with (
         scratch_database("bench_ingest", has_postgres=True) as url,
         tempfile.TemporaryDirectory() as tmp,
@@ -362,18 +299,19 @@ def main() -> None:
         fixture = prepare_database(url)
         start = datetime.now(UTC)
         base_rate = baseline(url, fixture, args.seconds)
-        port = free_port()
         needed = int(args.max_rate * (args.seconds + args.warmup) / BATCH) + 2 * args.clients
         queue = bodies(fixture, needed, start)
-        with gunicorn(url, port, args.workers, args.threads, Path(tmp) / "gunicorn.log"):
+        log_path = Path(tmp) / "gunicorn.log"
+        with gunicorn(
+            url, log_path, workers=args.workers, threads=args.threads, env=unlimited
+        ) as port:
             token = access_token(port, fixture)
             run_api(port, token, queue, args.warmup, args.clients)
             tally, elapsed = run_api(port, token, queue, args.seconds, args.clients)
         if not queue:
             print("warning: the prepared batches ran out; raise --max-rate")
     rate = tally.accepted / elapsed
-    latencies = sorted(tally.latencies)
-    p50, p99 = percentile(latencies, 0.50) * 1000, percentile(latencies, 0.99) * 1000
+    p50, p99 = tally.percentiles_ms()
     print(
         f"database: postgresql, batch: {BATCH}, clients: {args.clients}, "
         f"gunicorn: {args.workers} workers x {args.threads} threads"
@@ -382,19 +320,16 @@ def main() -> None:
         f"{'part':<10} {'records/s':>11} {'batches':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}"
     )
     print(f"{'baseline':<10} {base_rate:>11.0f}")
-    print(
-        f"{'api':<10} {rate:>11.0f} {len(latencies):>8} {p50:>8.1f} {p99:>8.1f} {tally.errors:>7}"
-    )
-    print(
-        json.dumps(
-            {
-                "bench": "ingest",
-                "records_per_s": round(rate, 1),
-                "baseline_per_s": round(base_rate, 1),
-                "ratio": round(rate / base_rate, 3) if base_rate else 0.0,
-                "p99_ms": round(p99, 1),
-            }
-        )
+    batches = len(tally.latencies)
+    print(f"{'api':<10} {rate:>11.0f} {batches:>8} {p50:>8.1f} {p99:>8.1f} {tally.errors:>7}")
+    print_figures(
+        {
+            "bench": "ingest",
+            "records_per_s": round(rate, 1),
+            "baseline_per_s": round(base_rate, 1),
+            "ratio": round(rate / base_rate, 3) if base_rate else 0.0,
+            "p99_ms": round(p99, 1),
+        }
     )
 
 

@@ -11,21 +11,13 @@ the figures.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import http.client
-import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 # Run as a script from anywhere: the project root (for `tests.backends`) goes on the path.
@@ -34,27 +26,17 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 
+from bench.harness import (  # noqa: E402
+    HOST,
+    Tally,
+    gunicorn,
+    migrated_app,
+    print_figures,
+    run_connections,
+)
 from tests.backends import REDIS_URL, clear_redis_prefix, probe, scratch_database  # noqa: E402
 
-HOST = "127.0.0.1"
-SECRET_KEY = "bench-only-secret-key"
 SEARCH_TERM = "财务"
-
-
-@dataclass
-class Tally:
-    """Latencies and failures one scenario collected."""
-
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, seconds: float, ok: bool) -> None:
-        """Record one answered request."""
-        with self.lock:
-            self.latencies.append(seconds)
-            if not ok:
-                self.errors += 1
 
 
 @dataclass(frozen=True)
@@ -70,30 +52,16 @@ class Result:
     errors: int
 
 
-def free_port() -> int:
-    """Return a loopback port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
 def prepare_database(url: str) -> str:
     """Migrate the database, load the demo data and return a listing path with a quote."""
-    from app import create_app
     from catalog.listing_page import listing_page
     from catalog.models import Listing, ListingStatus
-    from marketplace import migrate
     from marketplace.clock import SystemClock
     from marketplace.demo import load_demo
     from marketplace.errors import NotFound
     from marketplace.extensions import db
-    from marketplace.settings import Settings
 
-    migrate.upgrade(url)
-    settings = dataclasses.replace(
-        Settings(), database_url=url, secret_key=SECRET_KEY, log_json=False
-    )
-    app = create_app(settings)
+    app = migrated_app(url)
     with app.app_context():
         session = db.session()
         load_demo(session, SystemClock())
@@ -121,54 +89,6 @@ def prepare_database(url: str) -> str:
     return best[1]
 
 
-@contextmanager
-def gunicorn(url: str, port: int, log_path: Path, redis_prefix: str | None) -> Iterator[None]:
-    """Run gunicorn on the loopback port until the block ends (with Redis given a prefix)."""
-    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "LOG_JSON": "0"}
-    env.pop("REDIS_URL", None)
-    if redis_prefix:
-        env |= {"REDIS_URL": REDIS_URL, "RATE_LIMIT_PREFIX": redis_prefix}
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "--bind",
-        f"{HOST}:{port}",
-        "--workers",
-        "2",
-        "--threads",
-        "4",
-        "app:create_app()",
-    ]
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            wait_until_healthy(port, process, log_path)
-            yield
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_healthy(port: int, process: subprocess.Popen[bytes], log_path: Path) -> None:
-    """Wait until /healthz answers 200, failing if gunicorn exits or takes too long."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"gunicorn exited:\n{log_path.read_text()}")
-        try:
-            connection = http.client.HTTPConnection(HOST, port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"gunicorn did not become healthy:\n{log_path.read_text()}")
-
-
 def drive(port: int, path: str, stop_at: float, tally: Tally | None) -> None:
     """Send GET path over one keep-alive connection until stop_at, tallying answers."""
     connection = http.client.HTTPConnection(HOST, port, timeout=30)
@@ -192,38 +112,22 @@ def drive(port: int, path: str, stop_at: float, tally: Tally | None) -> None:
 def run_load(port: int, path: str, seconds: float, workers: int) -> tuple[Tally, float]:
     """Run workers connections against path for seconds; return the tally and elapsed time."""
     tally = Tally()
-    started = time.monotonic()
-    threads = [
-        threading.Thread(target=drive, args=(port, path, started + seconds, tally))
-        for _ in range(workers)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return tally, time.monotonic() - started
-
-
-def percentile(sorted_values: list[float], fraction: float) -> float:
-    """Return the nearest-rank percentile of already sorted values."""
-    if not sorted_values:
-        return 0.0
-    rank = max(0, min(len(sorted_values) - 1, int(fraction * len(sorted_values) + 0.5) - 1))
-    return sorted_values[rank]
+    elapsed = run_connections(lambda stop_at: drive(port, path, stop_at, tally), seconds, workers)
+    return tally, elapsed
 
 
 def measure(name: str, port: int, path: str, seconds: float, warmup: float, workers: int) -> Result:
     """Warm path up, then measure its throughput and latency."""
     run_load(port, path, warmup, workers)
     tally, elapsed = run_load(port, path, seconds, workers)
-    latencies = sorted(tally.latencies)
+    p50_ms, p99_ms = tally.percentiles_ms()
     return Result(
         name=name,
         path=path,
-        rps=len(latencies) / elapsed,
-        p50_ms=percentile(latencies, 0.50) * 1000,
-        p99_ms=percentile(latencies, 0.99) * 1000,
-        requests=len(latencies),
+        rps=len(tally.latencies) / elapsed,
+        p50_ms=p50_ms,
+        p99_ms=p99_ms,
+        requests=len(tally.latencies),
         errors=tally.errors,
     )
 
@@ -258,20 +162,21 @@ def main() -> None:
     redis_prefix = None
     if backends.has_redis and not args.without_redis:
         redis_prefix = f"yunshi-bench-{uuid.uuid4().hex[:8]}"
+    redis_env = {"REDIS_URL": REDIS_URL, "RATE_LIMIT_PREFIX": redis_prefix} if redis_prefix else {}
     with (
         scratch_database("bench", has_postgres=has_postgres) as url,
         tempfile.TemporaryDirectory() as tmp,
     ):
         listing_path = prepare_database(url)
-        port = free_port()
         scenarios = [
             ("healthz", "/healthz"),
             ("browse", "/services"),
             ("search", "/services?" + urllib.parse.urlencode({"q": SEARCH_TERM})),
             ("listing", listing_path),
         ]
+        log_path = Path(tmp) / "gunicorn.log"
         try:
-            with gunicorn(url, port, Path(tmp) / "gunicorn.log", redis_prefix):
+            with gunicorn(url, log_path, workers=2, threads=4, env=redis_env) as port:
                 results = [
                     measure(name, port, path, args.seconds, args.warmup, args.workers)
                     for name, path in scenarios
@@ -284,23 +189,20 @@ def main() -> None:
     print(f"database: {database}, page cache: {cache}, workers: {args.workers}")
     print_table(results)
     baseline, browse, search, listing = results
-    print(
-        json.dumps(
-            {
-                "bench": "catalog",
-                "rps": round(browse.rps, 1),
-                "baseline_rps": round(baseline.rps, 1),
-                "ratio": round(browse.rps / baseline.rps, 3) if baseline.rps else 0.0,
-                "p99_ms": round(browse.p99_ms, 1),
-                "search_rps": round(search.rps, 1),
-                "search_p99_ms": round(search.p99_ms, 1),
-                "listing_rps": round(listing.rps, 1),
-                "listing_p99_ms": round(listing.p99_ms, 1),
-                "errors": sum(r.errors for r in results),
-                "page_cache": bool(redis_prefix),
-            },
-            ensure_ascii=False,
-        )
+    print_figures(
+        {
+            "bench": "catalog",
+            "rps": round(browse.rps, 1),
+            "baseline_rps": round(baseline.rps, 1),
+            "ratio": round(browse.rps / baseline.rps, 3) if baseline.rps else 0.0,
+            "p99_ms": round(browse.p99_ms, 1),
+            "search_rps": round(search.rps, 1),
+            "search_p99_ms": round(search.p99_ms, 1),
+            "listing_rps": round(listing.rps, 1),
+            "listing_p99_ms": round(listing.p99_ms, 1),
+            "errors": sum(r.errors for r in results),
+            "page_cache": bool(redis_prefix),
+        }
     )
 
 

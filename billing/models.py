@@ -187,19 +187,26 @@ class TestClock(Base):
 
 
 class UsageEvent(Base):
-    """One accepted usage record, stored once per vendor and idempotency key."""
+    """One accepted usage record, stored once per vendor, mode and idempotency key.
+
+    The mode is part of the key: a vendor's sandbox tests reuse keys freely, and must never
+    make a live record look like a duplicate.
+    """
 
     __tablename__ = "usage_events"
     __table_args__ = (
-        sa.UniqueConstraint("vendor_id", "idempotency_key"),
+        sa.UniqueConstraint("vendor_id", "sandbox", "idempotency_key"),
         sa.CheckConstraint("quantity >= 0", name="quantity_non_negative"),
         sa.Index(
             "ix_usage_events_subscription_time", "subscription_id", "dimension", "occurred_at"
         ),
+        # The vendor's reconciliation listing: its records in id order, a page at a time.
+        sa.Index("ix_usage_events_vendor_order", "vendor_id", "sandbox", "id"),
     )
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="RESTRICT"))
+    sandbox: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     subscription_id: Mapped[int] = mapped_column(
         sa.ForeignKey("subscriptions.id", ondelete="RESTRICT")
     )
@@ -222,6 +229,8 @@ class UsageRejection(Base):
 
     id: Mapped[int] = mapped_column(BIG_ID, primary_key=True)
     vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"))
+    # The mode of the client that sent it: each mode's listing shows only its own.
+    sandbox: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(255))
     subscription_id: Mapped[int | None]
     dimension: Mapped[str | None] = mapped_column(sa.String(64))

@@ -19,7 +19,7 @@ from billing.lifecycle import Move, charges_in_advance
 from billing.models import PendingCharge, Subscription, SubscriptionStatus
 from billing.periods import Period, period_containing
 from billing.services.bulk import PlanInfo
-from billing.services.subscriptions import announce, move, snapshot_of
+from billing.services.moves import announce, move, snapshot_of
 from catalog.models import Plan
 from marketplace.audit.services import Actor
 from marketplace.clock import Clock

@@ -8,6 +8,7 @@ keeps it to a few round trips, where the unit of work would send one statement p
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,14 +22,17 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.orm.state import InstanceState
 
-from billing.invoicing import LineValues, UsageTotals
-from billing.models import Invoice, InvoiceNumberCounter, UsageEvent
-from billing.periods import Period
+from billing.invoicing import LineValues
+from billing.models import Invoice, InvoiceNumberCounter
+
+# The finalization reads usage through this module with the rest of its set-based work.
+from billing.services.aggregates import usage_totals as usage_totals
 from catalog.models import Plan, PriceComponent
 from catalog.plans import plan_price
 from catalog.pricing import PlanPrice
 from marketplace.db import Base
 from marketplace.events.models import OutboxEvent
+from marketplace.events.services import scope_of, take_sequences
 
 
 @dataclass(frozen=True)
@@ -243,60 +247,6 @@ def take_invoice_numbers(session: Session, year: int, count: int) -> range:
     return range(last - count + 1, last + 1)
 
 
-def usage_totals(session: Session, invoice_ids: Sequence[int]) -> dict[int, dict[str, UsageTotals]]:
-    """Aggregate, in one query, the usage of each invoice's usage period per dimension."""
-    inv, usage = table_of(Invoice), table_of(UsageEvent)
-    stmt = (
-        sa.select(
-            inv.c.id,
-            usage.c.dimension,
-            sa.func.sum(usage.c.quantity),
-            sa.func.max(usage.c.quantity),
-            sa.func.count(sa.distinct(usage.c.unique_value)),
-        )
-        .select_from(
-            inv.join(
-                usage,
-                sa.and_(
-                    usage.c.subscription_id == inv.c.subscription_id,
-                    usage.c.occurred_at >= inv.c.usage_period_start,
-                    usage.c.occurred_at < inv.c.usage_period_end,
-                ),
-            )
-        )
-        .where(inv.c.id.in_(invoice_ids))
-        .group_by(inv.c.id, usage.c.dimension)
-    )
-    found: dict[int, dict[str, UsageTotals]] = {}
-    for invoice_id, dimension, total, peak, distinct in session.execute(stmt).all():
-        found.setdefault(invoice_id, {})[dimension] = UsageTotals(
-            Decimal(total), Decimal(peak), int(distinct)
-        )
-    return found
-
-
-def usage_in(session: Session, subscription_id: int, period: Period) -> dict[str, UsageTotals]:
-    """Aggregate one subscription's usage per dimension over a period."""
-    stmt = (
-        sa.select(
-            UsageEvent.dimension,
-            sa.func.sum(UsageEvent.quantity),
-            sa.func.max(UsageEvent.quantity),
-            sa.func.count(sa.distinct(UsageEvent.unique_value)),
-        )
-        .where(
-            UsageEvent.subscription_id == subscription_id,
-            UsageEvent.occurred_at >= period.start,
-            UsageEvent.occurred_at < period.end,
-        )
-        .group_by(UsageEvent.dimension)
-    )
-    return {
-        dimension: UsageTotals(Decimal(total), Decimal(peak), int(distinct))
-        for dimension, total, peak, distinct in session.execute(stmt)
-    }
-
-
 PAYLOAD_FIELDS = (
     "id",
     "vendor_id",
@@ -356,7 +306,12 @@ def line_row(invoice_id: int, position: int, line: LineValues) -> dict[str, Any]
 def record_invoice_events(
     session: Session, now: datetime, events: Sequence[tuple[str, Mapping[str, Any]]]
 ) -> None:
-    """Write invoice events to the outbox in one statement, addressed to each vendor."""
+    """Write invoice events to the outbox in one statement, addressed to each vendor.
+
+    Each event is numbered within its subscription as record_event numbers it, taking all
+    the numbers a subscription needs in one counter update; events of one subscription
+    get consecutive numbers in the order given.
+    """
     if not events:
         return
     rows = [
@@ -371,4 +326,9 @@ def record_invoice_events(
         }
         for kind, payload in events
     ]
+    scopes = [scope_of("invoice", row["aggregate_id"], row["payload"]) for row in rows]
+    following = take_sequences(session, Counter(scopes))
+    for row, scope in zip(rows, scopes, strict=True):
+        row["sequence"] = following[scope]
+        following[scope] += 1
     bulk_insert(session, table_of(OutboxEvent), rows)

@@ -17,14 +17,9 @@ from billing.lifecycle import CHANGEABLE
 from billing.models import PendingCharge, Subscription, SubscriptionStatus
 from billing.periods import Period
 from billing.proration import ProrationLine, plan_change_lines, seat_change_line
-from billing.services.subscriptions import (
-    IllegalTransition,
-    announce,
-    checked_seats,
-    plan_on_sale,
-    sandbox_vendor_of,
-    snapshot_of,
-)
+from billing.services.catch_up import lock_and_catch_up
+from billing.services.moves import IllegalTransition, announce, snapshot_of
+from billing.services.subscriptions import checked_seats, plan_on_sale, sandbox_vendor_of
 from catalog.models import Plan
 from catalog.plans import plan_price
 from marketplace.audit.services import Actor
@@ -71,6 +66,7 @@ def change_plan(
     seats: int | None = None,
 ) -> Subscription:
     """Move to another plan of the same listing: upgrades now, downgrades at period end."""
+    clock = lock_and_catch_up(session, clock, subscription)
     _check_changeable(subscription)
     new = plan_on_sale(session, plan_id, sandbox_vendor_of(session, subscription.organization_id))
     _check_same_listing(subscription, new)
@@ -114,8 +110,12 @@ def change_seats(
     session: Session, clock: Clock, actor: Actor, subscription: Subscription, seats: int
 ) -> Subscription:
     """Change the number of seats now, prorated to the second for the rest of the period."""
+    clock = lock_and_catch_up(session, clock, subscription)
     _check_changeable(subscription)
     new_seats = checked_seats(subscription.plan, seats)
+    if subscription.scheduled_plan is not None:
+        # The plan it moves to at the period's end must sell that many seats too.
+        checked_seats(subscription.scheduled_plan, seats)
     assigned = sum(1 for a in subscription.seat_assignments if a.unassigned_at is None)
     if new_seats < assigned:
         raise ValidationFailed(

@@ -120,6 +120,8 @@ def close_due_periods(
             )
             .order_by(Subscription.id)
             .limit(chunk_size)
+            # Rows the session loaded earlier are read again under the lock, not reused stale.
+            .execution_options(populate_existing=True)
         )
         stmt = _scope(
             stmt, Subscription.organization_id, organization_ids, exclude_test_clock_firms

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from billing.due_dates import due_date
@@ -37,6 +38,7 @@ from billing.services.bulk import (
     update_rows,
     usage_totals,
 )
+from billing.services.credit_notes import credit_back
 from marketplace.clock import MARKET_TIME_ZONE, Clock
 
 DUE_DAYS = 15
@@ -192,6 +194,8 @@ class _Writes:
     rated: list[dict[str, Any]] = field(default_factory=list)
     added: list[dict[str, Any]] = field(default_factory=list)
     credits: list[dict[str, Any]] = field(default_factory=list)
+    # Credits of a subscription's last invoice: no later invoice can take them.
+    final_credits: list[tuple[int, int]] = field(default_factory=list)
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
@@ -246,7 +250,9 @@ def _finalize_one(draft: DraftInvoice, number: str | None, now: datetime, writes
         line_row(draft.id, position, line)
         for position, line in enumerate(draft.lines[stored:], stored + 1)
     ]
-    if sums.carried_credit_fen:
+    if sums.carried_credit_fen and draft.period_end is None:
+        writes.final_credits.append((draft.subscription_id, -sums.carried_credit_fen))
+    elif sums.carried_credit_fen:
         writes.credits.append(_carried_credit(draft, sums, now))
     payload = payload_of(_payload_fields(draft) | row)
     writes.events.append(("invoice.finalized", payload | {"status": InvoiceStatus.OPEN.value}))
@@ -287,3 +293,28 @@ def _write(session: Session, now: datetime, writes: _Writes) -> None:
     bulk_insert(session, table_of(InvoiceLine), writes.added)
     bulk_insert(session, table_of(PendingCharge), writes.credits)
     record_invoice_events(session, now, writes.events)
+    for subscription_id, credit_fen in writes.final_credits:
+        _give_back(session, now, subscription_id, credit_fen)
+
+
+def _give_back(session: Session, now: datetime, subscription_id: int, credit_fen: int) -> None:
+    """Credit a last invoice's leftover to the subscription's earlier invoices (refunds follow)."""
+    reason = _("Credit left over when the subscription ended")
+    left = credit_back(session, now, subscription_id, credit_fen, reason)
+    if left:
+        # Nothing earlier to credit: keep it on record as a pending credit of the subscription.
+        charge = {"subscription_id": subscription_id, "amount_fen": -left}
+        session.execute(sa.insert(PendingCharge), [_leftover_row(charge, now)])
+
+
+def _leftover_row(charge: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return charge | {
+        "kind": CARRIED_CREDIT,
+        "description_key": CARRIED_CREDIT_KEY,
+        "quantity": Decimal(1),
+        "period_start": now,
+        "period_end": now,
+        "plan_id": None,
+        "created_at": now,
+        "invoice_id": None,
+    }

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from billing.models import CreditNote, Invoice, InvoiceStatus, Subscription
-from billing.services import invoices
+from billing.services import credit_notes, invoices
 from catalog.models import Listing, PriceComponent
 from marketplace.audit.services import Actor
 from marketplace.console.queries import PAGE_SIZE, Page
@@ -187,4 +187,4 @@ def creditable_fen(session: Session, invoice: Invoice) -> int:
     """Return what a credit note may still take off an invoice (nothing unless open or paid)."""
     if invoice.status not in (InvoiceStatus.OPEN, InvoiceStatus.PAID):
         return 0
-    return max(invoices.creditable_fen(session, invoice), 0)
+    return max(credit_notes.creditable_fen(session, invoice), 0)

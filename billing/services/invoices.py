@@ -8,10 +8,8 @@ rating the usage and adding the lines up.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -37,13 +35,18 @@ from billing.models import (
     SubscriptionStatus,
 )
 from billing.periods import Period, period_containing
+from billing.services.aggregates import usage_in
 from billing.services.boundaries import charge_input, current_period, in_trial, plan_ids
 from billing.services.bulk import (
     PlanInfo,
     invoice_payload,
     load_plans,
     record_invoice_events,
-    usage_in,
+)
+from billing.services.credit_notes import (
+    CREDITABLE,
+    add_credit_note,
+    checked_credit,
 )
 from billing.services.finalization import (
     ADJUSTMENTS,
@@ -56,10 +59,9 @@ from billing.services.finalization import (
     register_adjustment,
 )
 from billing.services.subscriptions import subscription_of_firm
-from billing.tax import split_inclusive
 from marketplace.audit.services import Actor, record
 from marketplace.clock import Clock
-from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.errors import Conflict, NotFound
 
 __all__ = [
     "ADJUSTMENTS",
@@ -148,36 +150,6 @@ def mark_paid(session: Session, clock: Clock, actor: Actor, invoice: Invoice) ->
     return _settle(session, clock, actor, invoice, InvoiceStatus.PAID, "invoice.paid")
 
 
-def credited_fen(session: Session, invoice_id: int) -> int:
-    """Return what credit notes have taken off an invoice so far."""
-    stmt = sa.select(sa.func.coalesce(sa.func.sum(CreditNote.amount_fen), 0)).where(
-        CreditNote.invoice_id == invoice_id
-    )
-    return int(session.scalar(stmt) or 0)
-
-
-def creditable_fen(session: Session, invoice: Invoice) -> int:
-    """Return what a credit note may still take off a finalized invoice."""
-    return max(invoice.total_fen, 0) - credited_fen(session, invoice.id)
-
-
-def _checked_credit(session: Session, invoice: Invoice, amount_fen: int, reason: str) -> str:
-    errors: dict[str, str] = {}
-    left = creditable_fen(session, invoice)
-    if amount_fen <= 0:
-        errors["amount_fen"] = _("Credit a positive amount.")
-    elif amount_fen > left:
-        errors["amount_fen"] = _("At most %(left)d fen can still be credited.", left=left)
-    reason = reason.strip()
-    if not reason:
-        errors["reason"] = _("Say why the invoice is corrected.")
-    elif len(reason) > 500:
-        errors["reason"] = _("Keep the reason under 500 characters.")
-    if errors:
-        raise ValidationFailed(errors)
-    return reason
-
-
 def create_credit_note(
     session: Session,
     clock: Clock,
@@ -187,37 +159,11 @@ def create_credit_note(
     reason: str,
 ) -> CreditNote:
     """Take an amount off an open or paid invoice; an open one owes that much less."""
-    _require(invoice, InvoiceStatus.OPEN, InvoiceStatus.PAID)
+    _require(invoice, *CREDITABLE)
     session.refresh(invoice, with_for_update=True)  # two corrections must not both fit
-    reason = _checked_credit(session, invoice, amount_fen, reason)
-    now = clock.now()
-    note = CreditNote(
-        invoice_id=invoice.id,
-        amount_fen=amount_fen,
-        tax_fen=split_inclusive(amount_fen, invoice.vat_rate).tax_fen,
-        reason=reason,
-        created_at=now,
-        created_by_id=actor.user_id,
-    )
-    session.add(note)
-    events: list[tuple[str, Mapping[str, Any]]] = []
-    if invoice.status == InvoiceStatus.OPEN:
-        invoice.amount_due_fen = max(invoice.amount_due_fen - amount_fen, 0)
-        if invoice.amount_due_fen == 0:
-            invoice.status, invoice.paid_at = InvoiceStatus.PAID, now
-            events.append(("invoice.paid", invoice_payload(invoice)))
-    session.flush()
-    payload = invoice_payload(invoice) | {"credit_note_id": note.id, "credit_fen": amount_fen}
-    record_invoice_events(session, now, [("credit_note.created", payload), *events])
-    record(
-        session,
-        clock,
-        actor,
-        "credit_note.created",
-        ("invoice", invoice.id),
-        after={"credit_note_id": note.id, "amount_fen": amount_fen, "reason": reason},
-        subject_org_id=invoice.organization_id,
-    )
+    _require(invoice, *CREDITABLE)  # and a void that got in first wins
+    reason = checked_credit(session, invoice, amount_fen, reason)
+    note = add_credit_note(session, clock.now(), actor, invoice, amount_fen, reason)
     session.commit()
     return note
 

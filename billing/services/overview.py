@@ -6,10 +6,9 @@ estimate_next_invoice, so the invoicing engine's own estimate can take its place
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -17,13 +16,11 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
 from billing.charges import sells_seats
+from billing.invoicing import UsageTotals
 from billing.lifecycle import CHANGEABLE, charges_in_advance
-from billing.models import (
-    PendingCharge,
-    Subscription,
-    SubscriptionStatus,
-    UsageEvent,
-)
+from billing.models import PendingCharge, Subscription, SubscriptionStatus
+from billing.periods import Period
+from billing.services.aggregates import local_days, usage_in, usage_per_day
 from billing.services.changes import is_upgrade
 from billing.services.seats import current_assignments
 from billing.services.subscriptions import (
@@ -40,7 +37,6 @@ from catalog.pricing import (
     PlanPrice,
     Quote,
     SeatFee,
-    aggregate,
     quote,
 )
 from catalog.storefront import PlanOffer, plan_offer, plans_on_sale
@@ -268,13 +264,6 @@ def _usage_window(clock: Clock, subscription: Subscription) -> tuple[datetime, d
     return start, max(start, min(end, clock.now()))
 
 
-def _local_days(start: datetime, end: datetime) -> list[date]:
-    first = start.astimezone(MARKET_TIME_ZONE).date()
-    last = (end - timedelta(microseconds=1)).astimezone(MARKET_TIME_ZONE).date()
-    count = max((last - first).days + 1, 1)
-    return [first + timedelta(days=n) for n in range(count)]
-
-
 def usage_of_current_period(
     session: Session, clock: Clock, subscription: Subscription
 ) -> list[DimensionUsage]:
@@ -284,46 +273,30 @@ def usage_of_current_period(
     if window is None or not components:
         return []
     start, end = window
-    records = _usage_records(session, subscription.id, start, end)
-    days = _local_days(start, end)
-    return [_dimension_usage(c, records.get(c.dimension or "", []), days) for c in components]
-
-
-Record = tuple[date, Decimal | str]
-
-
-def _usage_records(
-    session: Session, subscription_id: int, start: datetime, end: datetime
-) -> dict[str, list[Record]]:
-    stmt = sa.select(
-        UsageEvent.dimension, UsageEvent.occurred_at, UsageEvent.quantity, UsageEvent.unique_value
-    ).where(
-        UsageEvent.subscription_id == subscription_id,
-        UsageEvent.occurred_at >= start,
-        UsageEvent.occurred_at < end,
-    )
-    records: dict[str, list[Record]] = defaultdict(list)
-    for dimension, occurred_at, quantity, unique_value in session.execute(stmt):
-        day = occurred_at.astimezone(MARKET_TIME_ZONE).date()
-        # A unique-count dimension counts distinct values; the others add or compare quantities.
-        value = unique_value if unique_value is not None else quantity
-        records[dimension].append((day, value))
-    return records
+    if start == end:  # the period starts now: one day, nothing used yet
+        days = [start.astimezone(MARKET_TIME_ZONE).date()]
+        return [_dimension_usage(c, {}, {}, days) for c in components]
+    period = Period(start, end)
+    totals = usage_in(session, subscription.id, period)
+    daily = usage_per_day(session, subscription.id, period, MARKET_TIME_ZONE)
+    days = local_days(period, MARKET_TIME_ZONE)
+    return [_dimension_usage(c, totals, daily, days) for c in components]
 
 
 def _dimension_usage(
-    component: PriceComponent, records: list[Record], days: list[date]
+    component: PriceComponent,
+    totals: Mapping[str, UsageTotals],
+    daily: Mapping[date, Mapping[str, UsageTotals]],
+    days: list[date],
 ) -> DimensionUsage:
     how = Aggregation(component.aggregation or Aggregation.SUM)
-    by_day: dict[date, list[Decimal | str]] = defaultdict(list)
-    for day, value in records:
-        by_day[day].append(value)
-    daily = [DayUsage(day, aggregate(how, by_day.get(day, []))) for day in days]
-    return DimensionUsage(component, aggregate(how, _values(records)), daily)
+    key = component.dimension or ""
 
+    def quantity(found: Mapping[str, UsageTotals]) -> Decimal:
+        return found.get(key, UsageTotals()).quantity(how)
 
-def _values(records: Iterable[Record]) -> list[Decimal | str]:
-    return [value for _day, value in records]
+    per_day = [DayUsage(day, quantity(daily.get(day, {}))) for day in days]
+    return DimensionUsage(component, quantity(totals), per_day)
 
 
 def estimate_next_invoice(

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 from billing.charges import sells_seats
 from billing.lifecycle import CANCELLED
 from billing.models import SeatAssignment, Subscription
-from billing.services.subscriptions import announce
+from billing.services.firm_clock import clock_for_firm
+from billing.services.moves import announce
 from catalog.plans import plan_price
 from marketplace.audit.services import Actor
 from marketplace.clock import Clock
@@ -43,6 +44,7 @@ def assign_seat(
     session: Session, clock: Clock, actor: Actor, subscription: Subscription, user_id: int
 ) -> SeatAssignment:
     """Give one of the subscription's free seats to a member of the firm."""
+    clock = clock_for_firm(session, subscription.organization_id, clock)
     if subscription.status == CANCELLED:
         raise Conflict(_("This subscription has ended."))
     if not sells_seats(plan_price(subscription.plan)):
@@ -65,6 +67,7 @@ def unassign_seat(
     session: Session, clock: Clock, actor: Actor, subscription: Subscription, user_id: int
 ) -> None:
     """Take a seat back from a user; the seat stays paid for and free to give again."""
+    clock = clock_for_firm(session, subscription.organization_id, clock)
     assignment = next((a for a in current_assignments(subscription) if a.user_id == user_id), None)
     if assignment is None:
         raise NotFound(_("This person holds no seat of this subscription."))

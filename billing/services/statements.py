@@ -66,6 +66,8 @@ def _credit_entries(
         .where(
             Invoice.vendor_id == vendor_id,
             Invoice.sandbox.is_(False),
+            # A voided invoice is off the statement, and so are its credit notes.
+            Invoice.status.in_(EARNING),
             CreditNote.created_at >= start,
             CreditNote.created_at < end,
         )

@@ -8,7 +8,6 @@ Invoices are not made here: a move only sets the period fields that the period c
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -16,26 +15,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from billing.charges import default_seats
-from billing.lifecycle import IllegalMove, Move, next_status
+from billing.lifecycle import Move
 from billing.models import SandboxFirm, Subscription, SubscriptionStatus
 from billing.periods import period_at
+from billing.services.catch_up import lock_and_catch_up
+from billing.services.firm_clock import clock_for_firm
+from billing.services.moves import IllegalTransition, announce, move, snapshot_of
 from catalog.models import Listing, ListingStatus, Plan, PlanStatus
 from catalog.plans import plan_price
 from catalog.pricing import QuoteInputError, check_seats
-from marketplace.audit.services import Actor, record
+from marketplace.audit.services import Actor
 from marketplace.clock import Clock
 from marketplace.errors import Conflict, NotFound, ValidationFailed
-from marketplace.events.services import record_event
 from marketplace.orgs.models import Organization, OrgKind, OrgStatus
-
-AUDITED = ("status", "plan_id", "seats", "cancel_at_period_end", "scheduled_plan_id")
-
-
-class IllegalTransition(Conflict):
-    """A lifecycle move the subscription's status does not allow."""
-
-    code = "illegal_transition"
-    title = "This subscription cannot make that move now"
 
 
 class AlreadySubscribed(Conflict):
@@ -89,77 +81,6 @@ def subscriptions_of_firm(session: Session, org_id: int) -> list[Subscription]:
         .order_by(Subscription.created_at.desc(), Subscription.id.desc())
     )
     return list(session.scalars(stmt))
-
-
-def move(subscription: Subscription, step: Move) -> str:
-    """Return the status a move leads to; raise IllegalTransition if it is not allowed."""
-    try:
-        return next_status(subscription.status, step)
-    except IllegalMove as error:
-        # Named current_status: a problem document's own `status` member is the HTTP status.
-        raise IllegalTransition(
-            str(error), current_status=error.status, move=error.move.value
-        ) from None
-
-
-def event_payload(subscription: Subscription) -> dict[str, Any]:
-    """Describe a subscription the way every subscription event does."""
-    plan = subscription.plan
-    return {
-        "subscription_id": subscription.id,
-        "firm_id": subscription.organization_id,
-        "listing_id": subscription.listing_id,
-        "plan_code": plan.code,
-        "plan_version": plan.version,
-        "status": subscription.status,
-        "seats": subscription.seats,
-        "sandbox": subscription.sandbox,
-        "current_period_start": _iso(subscription.current_period_start),
-        "current_period_end": _iso(subscription.current_period_end),
-    }
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def announce(
-    session: Session,
-    clock: Clock,
-    actor: Actor,
-    event: str,
-    subscription: Subscription,
-    *,
-    before: dict[str, Any] | None = None,
-    **extra: Any,
-) -> None:
-    """Write a subscription's outbox event and its audit entry in the caller's transaction."""
-    session.flush()
-    payload = event_payload(subscription) | extra
-    record_event(
-        session,
-        clock,
-        type=event,
-        organization_id=subscription.vendor_id,
-        aggregate=("subscription", subscription.id),
-        payload=payload,
-    )
-    after = {key: getattr(subscription, key) for key in AUDITED}
-    record(
-        session,
-        clock,
-        actor,
-        event,
-        ("subscription", subscription.id),
-        before=before,
-        after=after,
-        subject_org_id=subscription.organization_id,
-    )
-
-
-def snapshot_of(subscription: Subscription) -> dict[str, Any]:
-    """Copy the audited fields before a change."""
-    return {key: getattr(subscription, key) for key in AUDITED}
 
 
 def _firm(session: Session, org_id: int) -> Organization:
@@ -219,6 +140,7 @@ def subscribe(
 ) -> Subscription:
     """Subscribe a firm to a plan version; it waits for the vendor unless it auto-activates."""
     _firm(session, org_id)
+    clock = clock_for_firm(session, org_id, clock)
     sandbox_vendor_id = sandbox_vendor_of(session, org_id)
     plan = plan_on_sale(session, plan_id, sandbox_vendor_id)
     subscription = Subscription(
@@ -280,6 +202,7 @@ def activate(
     subscription = subscription_of_vendor(
         session, vendor_id, subscription_id, sandbox=sandbox, for_update=True
     )
+    clock = clock_for_firm(session, subscription.organization_id, clock)
     start_service(session, clock, actor, subscription)
     session.commit()
     return subscription
@@ -295,6 +218,7 @@ def cancel(
     reason: str | None = None,
 ) -> Subscription:
     """Cancel now (the period ends here and its usage is billed) or at the period's end."""
+    clock = lock_and_catch_up(session, clock, subscription)
     before = snapshot_of(subscription)
     if at_period_end:
         _schedule_cancellation(subscription)
@@ -337,6 +261,7 @@ def undo_scheduled_cancellation(
     session: Session, clock: Clock, actor: Actor, subscription: Subscription
 ) -> Subscription:
     """Keep a subscription that was to end at its period's end."""
+    clock = lock_and_catch_up(session, clock, subscription)
     if not subscription.cancel_at_period_end:
         raise IllegalTransition(_("This subscription is not scheduled to end."))
     before = snapshot_of(subscription)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from billing.models import SandboxFirm, TestClock
 from billing.periods import DEFAULT_TIME_ZONE, period_at
 from marketplace.audit.services import Actor, record
-from marketplace.clock import Clock, FrozenClock
+from marketplace.clock import Clock
 from marketplace.console.services import operator_membership
 from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from marketplace.extensions import redis_store
@@ -48,14 +48,6 @@ def refuse_in_production(settings: Settings) -> None:
     """Raise when test clocks are asked for in production, where time is only real."""
     if settings.is_production:
         raise Forbidden(_("Test clocks are not available in production."))
-
-
-def clock_for_firm(session: Session, org_id: int, default_clock: Clock) -> Clock:
-    """Return the firm's clock: its test clock's frozen time if it has one, else default."""
-    frozen_at = session.scalar(
-        sa.select(TestClock.frozen_at).where(TestClock.organization_id == org_id)
-    )
-    return default_clock if frozen_at is None else FrozenClock(frozen_at)
 
 
 def firms_with_test_clocks(session: Session) -> list[int]:

@@ -86,14 +86,14 @@ def record_usage(
     ]
     checked = _close_finalized(session, checked, subscriptions)
     fresh = _first_of_each_key(checked)
-    inserted = _insert_events(session, vendor_id, now, [checked[i] for i in fresh])
+    inserted = _insert_events(session, vendor_id, sandbox, now, [checked[i] for i in fresh])
     keys = [_key_of(outcome) for outcome in checked]
     repeated = Counter(
         key
         for index, key in enumerate(keys)
         if key is not None and not (index in fresh and key in inserted)
     )
-    originals = _count_repeats(session, vendor_id, repeated)
+    originals = _count_repeats(session, vendor_id, sandbox, repeated)
     messages: dict[tuple[Code, str | None, Reason | None], str] = {}
     results = [
         _result(
@@ -101,7 +101,7 @@ def record_usage(
         )
         for index, outcome in enumerate(checked)
     ]
-    _store_rejections(session, vendor_id, now, records, checked, results)
+    _store_rejections(session, vendor_id, sandbox, now, records, checked, results)
     session.commit()
     return BatchResult(results)
 
@@ -185,12 +185,22 @@ def _close_finalized(
     }
     if not due:
         return checked
-    stmt = sa.select(Invoice.subscription_id, Invoice.period_start).where(
-        Invoice.subscription_id.in_({sub_id for sub_id, _ in due}),
-        Invoice.period_start >= min(boundary for _, boundary in due),
-        Invoice.status != InvoiceStatus.DRAFT,
+    # FOR SHARE on the drafts these records land on: finalization takes them FOR UPDATE
+    # (skipping locked ones), so a draft is either final before this read, and the records
+    # are refused, or stays a draft until they are stored, and its finalization rates them.
+    stmt = (
+        sa.select(Invoice.subscription_id, Invoice.period_start, Invoice.status)
+        .where(
+            Invoice.subscription_id.in_({sub_id for sub_id, _ in due}),
+            Invoice.period_start >= min(boundary for _, boundary in due),
+        )
+        .with_for_update(read=True)
     )
-    closed = {(row.subscription_id, row.period_start) for row in session.execute(stmt)}
+    closed = {
+        (row.subscription_id, row.period_start)
+        for row in session.execute(stmt)
+        if row.status != InvoiceStatus.DRAFT
+    }
     if not closed:
         return checked
     return [
@@ -226,7 +236,7 @@ def _first_of_each_key(checked: list[Checked]) -> set[int]:
 
 
 def _insert_events(
-    session: Session, vendor_id: int, now: datetime, taken: list[Checked]
+    session: Session, vendor_id: int, sandbox: bool, now: datetime, taken: list[Checked]
 ) -> set[str]:
     """Insert the records; return the keys stored now (the others were stored before)."""
     records = sorted(
@@ -235,27 +245,28 @@ def _insert_events(
     if not records:
         return set()
     if session.get_bind().dialect.name == "postgresql":
-        return _insert_from_json(session, vendor_id, now, records)
-    return _insert_rows(session, vendor_id, now, records)
+        return _insert_from_json(session, vendor_id, sandbox, now, records)
+    return _insert_rows(session, vendor_id, sandbox, now, records)
 
 
 # One statement whose rows travel as one JSON document: its text is the same for any batch
 # size, and PostgreSQL reads the rows faster than it binds ten thousand parameters.
 _INSERT_FROM_JSON = sa.text(
     """
-    INSERT INTO usage_events (vendor_id, subscription_id, dimension, quantity, unique_value,
-                              occurred_at, idempotency_key, attributes, received_at, duplicates)
-    SELECT :vendor_id, r.s, r.d, r.q, r.u, r.t, r.k, r.a, :received_at, 0
+    INSERT INTO usage_events (vendor_id, sandbox, subscription_id, dimension, quantity,
+                              unique_value, occurred_at, idempotency_key, attributes,
+                              received_at, duplicates)
+    SELECT :vendor_id, :sandbox, r.s, r.d, r.q, r.u, r.t, r.k, r.a, :received_at, 0
     FROM json_to_recordset(CAST(:rows AS json))
          AS r(s integer, d varchar, q numeric, u varchar, t timestamptz, k varchar, a json)
-    ON CONFLICT (vendor_id, idempotency_key) DO NOTHING
+    ON CONFLICT (vendor_id, sandbox, idempotency_key) DO NOTHING
     RETURNING idempotency_key
     """
 )
 
 
 def _insert_from_json(
-    session: Session, vendor_id: int, now: datetime, records: list[UsageRecord]
+    session: Session, vendor_id: int, sandbox: bool, now: datetime, records: list[UsageRecord]
 ) -> set[str]:
     rows = [
         {
@@ -271,6 +282,7 @@ def _insert_from_json(
     ]
     params = {
         "vendor_id": vendor_id,
+        "sandbox": sandbox,
         "received_at": now,
         "rows": json.dumps(rows, ensure_ascii=False),
     }
@@ -278,13 +290,14 @@ def _insert_from_json(
 
 
 def _insert_rows(
-    session: Session, vendor_id: int, now: datetime, records: list[UsageRecord]
+    session: Session, vendor_id: int, sandbox: bool, now: datetime, records: list[UsageRecord]
 ) -> set[str]:
     from sqlalchemy.dialects.sqlite import insert
 
     rows = [
         {
             "vendor_id": vendor_id,
+            "sandbox": sandbox,
             "subscription_id": r.subscription_id,
             "dimension": r.dimension,
             "quantity": r.quantity,
@@ -300,20 +313,26 @@ def _insert_rows(
     stmt = (
         insert(UsageEvent)
         .values(rows)
-        .on_conflict_do_nothing(index_elements=["vendor_id", "idempotency_key"])
+        .on_conflict_do_nothing(index_elements=["vendor_id", "sandbox", "idempotency_key"])
         .returning(UsageEvent.idempotency_key)
     )
     return set(session.scalars(stmt))
 
 
-def _count_repeats(session: Session, vendor_id: int, repeated: Counter[str]) -> dict[str, Decimal]:
+def _count_repeats(
+    session: Session, vendor_id: int, sandbox: bool, repeated: Counter[str]
+) -> dict[str, Decimal]:
     """Add the repeats to the stored records' counters; return their original quantities."""
     if not repeated:
         return {}
     bump = sa.case(dict(repeated), value=UsageEvent.idempotency_key, else_=0)
     stmt = (
         sa.update(UsageEvent)
-        .where(UsageEvent.vendor_id == vendor_id, UsageEvent.idempotency_key.in_(sorted(repeated)))
+        .where(
+            UsageEvent.vendor_id == vendor_id,
+            UsageEvent.sandbox.is_(sandbox),
+            UsageEvent.idempotency_key.in_(sorted(repeated)),
+        )
         .values(duplicates=UsageEvent.duplicates + bump)
         .returning(UsageEvent.idempotency_key, UsageEvent.quantity)
         .execution_options(synchronize_session=False)
@@ -347,6 +366,7 @@ def _result(
 def _store_rejections(
     session: Session,
     vendor_id: int,
+    sandbox: bool,
     now: datetime,
     records: Sequence[object],
     checked: list[Checked],
@@ -355,6 +375,7 @@ def _store_rejections(
     rows = [
         {
             "vendor_id": vendor_id,
+            "sandbox": sandbox,
             "idempotency_key": outcome.idempotency_key,
             "subscription_id": _stored_id(outcome.subscription_id),
             "dimension": outcome.dimension,

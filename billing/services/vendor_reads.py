@@ -14,11 +14,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from billing.invoicing import UsageTotals
 from billing.lifecycle import TRIALING
 from billing.models import Subscription, UsageEvent, UsageRejection
+from billing.periods import Period
+from billing.services.aggregates import usage_in
 from billing.services.subscriptions import subscription_of_vendor
 from catalog.plans import plan_price
-from catalog.pricing import Aggregation, MeteredPrice, aggregate, rate_metered
+from catalog.pricing import MeteredPrice, rate_metered
 from marketplace.pagination import Page, PageRequest, paginate
 
 
@@ -75,33 +78,11 @@ def period_usage(
     # Usage during a trial is recorded but never billed.
     free = subscription.status == TRIALING
     prices = plan_price(subscription.plan).metered
-    totals = _aggregates(session, subscription.id, start, end) if start and end else {}
+    totals = {}
+    if start is not None and end is not None and start < end:
+        totals = usage_in(session, subscription.id, Period(start, end))
     dimensions = [_dimension_usage(price, totals.get(price.dimension), free) for price in prices]
     return PeriodUsage(subscription.id, start, end, free, dimensions)
-
-
-def _aggregates(
-    session: Session, subscription_id: int, start: datetime, end: datetime
-) -> dict[str, dict[Aggregation, Decimal]]:
-    e = UsageEvent
-    stmt = (
-        sa.select(
-            e.dimension,
-            sa.func.sum(e.quantity),
-            sa.func.max(e.quantity),
-            sa.func.count(sa.distinct(e.unique_value)),
-        )
-        .where(e.subscription_id == subscription_id, e.occurred_at >= start, e.occurred_at < end)
-        .group_by(e.dimension)
-    )
-    return {
-        dimension: {
-            Aggregation.SUM: Decimal(total or 0),
-            Aggregation.MAX: Decimal(most or 0),
-            Aggregation.UNIQUE: Decimal(distinct or 0),
-        }
-        for dimension, total, most, distinct in session.execute(stmt)
-    }
 
 
 def plain_quantity(quantity: Decimal) -> Decimal:
@@ -111,10 +92,8 @@ def plain_quantity(quantity: Decimal) -> Decimal:
     return normal.quantize(Decimal(1)) if isinstance(exponent, int) and exponent > 0 else normal
 
 
-def _dimension_usage(
-    price: MeteredPrice, totals: dict[Aggregation, Decimal] | None, free: bool
-) -> DimensionUsage:
-    quantity = totals[price.aggregation] if totals else aggregate(price.aggregation, [])
+def _dimension_usage(price: MeteredPrice, totals: UsageTotals | None, free: bool) -> DimensionUsage:
+    quantity = (totals or UsageTotals()).quantity(price.aggregation)
     amount = 0 if free else rate_metered(price, quantity)
     return DimensionUsage(
         price.dimension,
@@ -163,11 +142,7 @@ def _id(row: Any) -> tuple[int]:
 
 def _events(vendor_id: int, sandbox: bool, wanted: RecordFilter) -> sa.Select[Any]:
     e = UsageEvent
-    stmt = (
-        sa.select(e)
-        .join(Subscription, Subscription.id == e.subscription_id)
-        .where(e.vendor_id == vendor_id, Subscription.sandbox.is_(sandbox))
-    )
+    stmt = sa.select(e).where(e.vendor_id == vendor_id, e.sandbox.is_(sandbox))
     if wanted.status == "duplicate":
         stmt = stmt.where(e.duplicates > 0)
     return _filtered(stmt, e.subscription_id, e.received_at, wanted)
@@ -175,16 +150,7 @@ def _events(vendor_id: int, sandbox: bool, wanted: RecordFilter) -> sa.Select[An
 
 def _rejections(vendor_id: int, sandbox: bool, wanted: RecordFilter) -> sa.Select[Any]:
     r = UsageRejection
-    other_mode = (
-        sa.select(Subscription.id)
-        .where(
-            Subscription.id == r.subscription_id,
-            Subscription.vendor_id == vendor_id,
-            Subscription.sandbox.is_not(sandbox),
-        )
-        .exists()
-    )
-    stmt = sa.select(r).where(r.vendor_id == vendor_id, ~other_mode)
+    stmt = sa.select(r).where(r.vendor_id == vendor_id, r.sandbox.is_(sandbox))
     return _filtered(stmt, r.subscription_id, r.received_at, wanted)
 
 

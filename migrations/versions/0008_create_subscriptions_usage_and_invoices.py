@@ -69,6 +69,7 @@ def upgrade() -> None:
         "usage_rejections",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("vendor_id", sa.Integer(), nullable=False),
+        sa.Column("sandbox", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=255), nullable=True),
         sa.Column("subscription_id", sa.Integer(), nullable=True),
         sa.Column("dimension", sa.String(length=64), nullable=True),
@@ -284,6 +285,7 @@ def upgrade() -> None:
         "usage_events",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("vendor_id", sa.Integer(), nullable=False),
+        sa.Column("sandbox", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("subscription_id", sa.Integer(), nullable=False),
         sa.Column("dimension", sa.String(length=64), nullable=False),
         sa.Column("quantity", sa.Numeric(precision=20, scale=6), nullable=False),
@@ -308,7 +310,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_events")),
         sa.UniqueConstraint(
-            "vendor_id", "idempotency_key", name=op.f("uq_usage_events_vendor_id_idempotency_key")
+            "vendor_id",
+            "sandbox",
+            "idempotency_key",
+            name=op.f("uq_usage_events_vendor_id_sandbox_idempotency_key"),
         ),
     )
     op.create_index(
@@ -316,6 +321,10 @@ def upgrade() -> None:
         "usage_events",
         ["subscription_id", "dimension", "occurred_at"],
         unique=False,
+    )
+    # The vendor's reconciliation listing: its records in id order, read a page at a time.
+    op.create_index(
+        "ix_usage_events_vendor_order", "usage_events", ["vendor_id", "sandbox", "id"], unique=False
     )
     op.create_table(
         "credit_notes",
@@ -446,6 +455,7 @@ def downgrade() -> None:
     op.drop_table("invoice_lines")
     op.drop_index(op.f("ix_credit_notes_invoice_id"), table_name="credit_notes")
     op.drop_table("credit_notes")
+    op.drop_index("ix_usage_events_vendor_order", table_name="usage_events")
     op.drop_index("ix_usage_events_subscription_time", table_name="usage_events")
     op.drop_table("usage_events")
     op.drop_index(

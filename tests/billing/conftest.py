@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+
 from catalog.models import Listing, Plan, PlanStatus
 from catalog.pricing import FlatFee, PlanPrice, SeatFee
 from marketplace.audit.services import Actor
+from marketplace.jobs import InlineRunner
 from marketplace.orgs.models import Organization, OrgKind
 from tests.catalog.conftest import NOW, component_row, make_plan
 from tests.catalog.storefront_data import publish_listing
@@ -35,3 +41,12 @@ def new_plan(price: PlanPrice = TEAM, **fields: object) -> Plan:
     """Publish a listing and a plan of it with the given price and fields; return the plan."""
     listing = publish_listing(price=price)
     return add_plan(listing, price, **fields)
+
+
+@pytest.fixture
+def inline_jobs(app: Flask) -> Iterator[None]:
+    """Run jobs in-process inside the test's transaction, whatever the app was given."""
+    previous = app.extensions["jobs"]
+    app.extensions["jobs"] = InlineRunner()
+    yield
+    app.extensions["jobs"] = previous

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,7 +13,6 @@ from sqlalchemy.orm import Session
 from billing.models import SandboxFirm, TestClock
 from billing.services import test_clocks
 from marketplace.clock import FrozenClock
-from marketplace.jobs import InlineRunner
 from marketplace.orgs.models import Organization, OrgKind, Role
 from tests.catalog.workflow import Party, make_operator, make_vendor
 from tests.factories import make_member, make_org, make_user
@@ -23,14 +21,7 @@ from tests.sessions import sign_in
 START = datetime(2026, 1, 31, 4, 0, tzinfo=UTC)  # 12:00 on 31 January in Beijing
 PAGE = "/console/billing/test-clocks"
 
-
-@pytest.fixture(autouse=True)
-def inline_jobs(app: Flask) -> Iterator[None]:
-    """Run jobs in-process inside the test's transaction, whatever the app was given."""
-    previous = app.extensions["jobs"]
-    app.extensions["jobs"] = InlineRunner()
-    yield
-    app.extensions["jobs"] = previous
+pytestmark = pytest.mark.usefixtures("inline_jobs")
 
 
 @pytest.fixture

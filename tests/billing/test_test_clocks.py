@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,27 +11,17 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from billing.models import SandboxFirm, TestClock
-from billing.services import test_clocks
+from billing.services import firm_clock, test_clocks
 from marketplace.audit.models import AuditEntry
 from marketplace.audit.services import Actor
 from marketplace.clock import MARKET_TIME_ZONE, FrozenClock, SystemClock
 from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from marketplace.jobs import InlineRunner
 from marketplace.orgs.models import Organization, OrgKind
 from marketplace.settings import Settings
 from tests.catalog.workflow import Party, make_operator, make_vendor
 from tests.factories import make_member, make_org
 
 START = datetime(2026, 1, 31, 4, 0, tzinfo=UTC)  # 12:00 on 31 January in Beijing
-
-
-@pytest.fixture
-def inline_jobs(app: Flask) -> Iterator[None]:
-    """Run jobs in-process inside the test's transaction, whatever the app was given."""
-    previous = app.extensions["jobs"]
-    app.extensions["jobs"] = InlineRunner()
-    yield
-    app.extensions["jobs"] = previous
 
 
 @pytest.fixture
@@ -231,8 +220,8 @@ def test_the_firm_clock_is_its_test_clock_else_the_default(
     firm = with_clock(session, settings, operator)
     other = sandbox_firm(session)
 
-    assert test_clocks.clock_for_firm(session, firm.id, clock).now() == START
-    assert test_clocks.clock_for_firm(session, other.id, clock) is clock
+    assert firm_clock.clock_for_firm(session, firm.id, clock).now() == START
+    assert firm_clock.clock_for_firm(session, other.id, clock) is clock
     assert test_clocks.firms_with_test_clocks(session) == [firm.id]
 
 

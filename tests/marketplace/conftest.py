@@ -1,12 +1,13 @@
-"""Helpers of the shell tests: a world of two firms, two parks, a vendor and the operator.
+"""Helpers of the shell tests: a world of two firms, two parks, two vendors and the operator.
 
 Firm B's rows carry distinctive strings (its markers) so a page that shows any of them to
-someone outside firm B can be caught by a plain substring search.
+someone outside firm B can be caught by a plain substring search. Firm B also subscribes to
+vendor W and is billed (tests.marketplace.billing_world); vendor V's admin is an outsider.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from marketplace.accounts.models import User
 from marketplace.audit.models import AuditEntry
 from marketplace.audit.services import Actor
 from marketplace.clock import current_clock
+from marketplace.db import Base
 from marketplace.extensions import db
 from marketplace.firms.models import ParkMembership, SmeProfile
 from marketplace.firms.services import FirmDetails, register_firm, request_to_join_park
@@ -26,6 +28,7 @@ from marketplace.mail.models import OutboundEmail
 from marketplace.orgs.invitations import invite_member
 from marketplace.orgs.models import Invitation, Membership, Organization, OrgKind, Role
 from tests.factories import make_member, make_org, make_user
+from tests.marketplace.billing_world import BillingRecords, billing_selections, build_billing
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class FirmRecords:
     invitee_email: str
     park_membership_id: int
     join_message: str
+    billing: BillingRecords | None = None
 
     @property
     def markers(self) -> tuple[str, ...]:
@@ -64,12 +68,22 @@ class FirmRecords:
             *self.display_names,
             self.invitee_email,
             self.join_message,
+            *(self.billing.markers if self.billing else ()),
         )
+
+    @property
+    def billed(self) -> BillingRecords:
+        """Return the firm's billing records; only firm B has them."""
+        assert self.billing is not None, "only firm B is billed"
+        return self.billing
 
 
 @dataclass(frozen=True)
 class World:
-    """Firms A and B, park P (A asked to join) and Q (B asked), vendor V, the operator."""
+    """Firms A and B, park P (A asked to join) and Q (B asked), vendors V and W, the operator.
+
+    Firm B subscribes to vendor W; vendor V has no dealings with firm B.
+    """
 
     firm_a: FirmRecords
     firm_b: FirmRecords
@@ -79,6 +93,7 @@ class World:
     park_q_admin: Person
     vendor_admin: Person
     operator_owner: Person
+    billing_vendor_admin: Person
 
 
 @dataclass(frozen=True)
@@ -191,9 +206,18 @@ def _register(spec: FirmSpec, park_id: int) -> FirmRecords:
 
 
 def _organization_with_admin(kind: str, name: str, role: str = Role.ADMIN) -> Person:
-    org = make_org(kind, name)
+    return _with_admin(make_org(kind, name), role)
+
+
+def _with_admin(org: Organization, role: str = Role.ADMIN) -> Person:
     make_member(org, make_user(), Role.OWNER)
     return Person(make_member(org, make_user(), role).get_id(), org.id)
+
+
+def _billed(firm: FirmRecords, vendor: Organization) -> FirmRecords:
+    """Subscribe the firm to the vendor, give its member a seat and bill it."""
+    owner_id, _admin_id, member_id = firm.user_ids
+    return replace(firm, billing=build_billing(firm.org_id, owner_id, member_id, vendor))
 
 
 @pytest.fixture
@@ -204,15 +228,17 @@ def world(app: Flask, session: Session) -> World:
         park_q = make_org(OrgKind.PARK, "厦门软件园")
         park_p_admin = Person(make_member(park_p, make_user(), Role.ADMIN).get_id(), park_p.id)
         park_q_admin = Person(make_member(park_q, make_user(), Role.ADMIN).get_id(), park_q.id)
+        vendor_w = make_org(OrgKind.VENDOR, "闽南计量应用服务商")
         built = World(
             firm_a=_register(FIRM_A, park_p.id),
-            firm_b=_register(FIRM_B, park_q.id),
+            firm_b=_billed(_register(FIRM_B, park_q.id), vendor_w),
             park_p_id=park_p.id,
             park_q_id=park_q.id,
             park_p_admin=park_p_admin,
             park_q_admin=park_q_admin,
             vendor_admin=_organization_with_admin(OrgKind.VENDOR, "闽云应用服务商"),
             operator_owner=_organization_with_admin(OrgKind.OPERATOR, "云市运营", Role.OWNER),
+            billing_vendor_admin=_with_admin(vendor_w),
         )
     session.commit()
     return built
@@ -242,13 +268,14 @@ def acting_org_id(client: FlaskClient) -> int | None:
 def firm_rows(session: Session, firm: FirmRecords) -> dict[str, list[tuple[object, ...]]]:
     """Read every column of every row that belongs to the firm, to prove nothing changed."""
     session.expire_all()
-    selections = {
+    selections: dict[str, tuple[type[Base], sa.ColumnElement[bool]]] = {
         "organization": (Organization, Organization.id == firm.org_id),
         "profile": (SmeProfile, SmeProfile.organization_id == firm.org_id),
         "memberships": (Membership, Membership.organization_id == firm.org_id),
         "invitations": (Invitation, Invitation.organization_id == firm.org_id),
         "park_memberships": (ParkMembership, ParkMembership.firm_id == firm.org_id),
         "users": (User, User.id.in_(firm.user_ids)),
+        **(billing_selections(firm.billing) if firm.billing else {}),
     }
     snapshot: dict[str, list[tuple[object, ...]]] = {}
     for name, (model, where) in selections.items():
@@ -259,9 +286,10 @@ def firm_rows(session: Session, firm: FirmRecords) -> dict[str, list[tuple[objec
 
 
 def firm_trail(session: Session, firm: FirmRecords) -> tuple[int, int]:
-    """Count the audit entries about the firm and the mails queued to its people."""
+    """Count the audit entries about the firm (and its test firm) and mails to its people."""
+    orgs = firm.billing.org_ids if firm.billing else (firm.org_id,)
     audited = session.scalar(
-        sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.subject_org_id == firm.org_id)
+        sa.select(sa.func.count(AuditEntry.id)).where(AuditEntry.subject_org_id.in_(orgs))
     )
     mailed = session.scalar(
         sa.select(sa.func.count(OutboundEmail.id)).where(

@@ -62,6 +62,8 @@ PUBLIC_ENDPOINTS = frozenset(
         "storefront.services",
         "storefront.service",
         "storefront.vendor",
+        # Stripe signs its events; without a valid signature the answer is 400.
+        "stripe_webhooks.receive",
     }
 )
 
@@ -86,17 +88,25 @@ URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     ("catalog_review", "listing_id"): lambda b: [b.org_id],
     ("catalog_api", "listing_id"): lambda b: [b.org_id],
     ("catalog_api", "code"): lambda b: ["standard"],
-    # Firm B is a real firm, not a sandbox one: it must not be found as one.
-    ("billing_operator", "org_id"): lambda b: [b.org_id],
-    # Firm B subscribes to nothing here: its organization id stands in for a subscription and
-    # for a plan, and must be found as neither.
-    ("subscriptions", "subscription_id"): lambda b: [b.org_id],
-    ("subscriptions", "plan_id"): lambda b: [b.org_id],
-    ("billing_api", "subscription_id"): lambda b: [b.org_id],
-    # Firm B has no invoice here either: its organization id stands in for one.
-    ("invoices", "invoice_id"): lambda b: [b.org_id],
-    ("invoices_vendor", "invoice_id"): lambda b: [b.org_id],
-    ("billing_invoices_operator", "invoice_id"): lambda b: [b.org_id],
+    # Operator pages about a sandbox firm: W's test firm, and firm B, which is none.
+    ("billing_operator", "org_id"): lambda b: [b.billed.sandbox_firm_id, b.org_id],
+    # Firm B's subscription to vendor W, and the sandbox one of W's test firm.
+    ("subscriptions", "subscription_id"): lambda b: list(b.billed.subscription_ids),
+    ("billing_api", "subscription_id"): lambda b: list(b.billed.subscription_ids),
+    # Firm B's own plan is on W's public storefront, which any firm may buy: the plan named
+    # here is the sandbox plan only W's test firm may buy, and no one else may find.
+    ("subscriptions", "plan_id"): lambda b: [b.billed.sandbox_plan_id],
+    ("billing_vendor", "subscription_id"): lambda b: list(b.billed.subscription_ids),
+    ("invoices", "invoice_id"): lambda b: [b.billed.invoice_id],
+    ("invoices_vendor", "invoice_id"): lambda b: [b.billed.invoice_id],
+    ("billing_invoices_operator", "invoice_id"): lambda b: [b.billed.invoice_id],
+    # Firm B saved no card: its organization id stands in for one and must not be found.
+    ("cards", "card_id"): lambda b: [b.org_id],
+    # Firm B, an SME, has no webhook endpoints or deliveries: its ids stand in for them.
+    ("webhooks", "endpoint_id"): lambda b: [b.org_id],
+    ("webhooks", "delivery_id"): lambda b: [b.org_id],
+    ("webhooks_api", "endpoint_id"): lambda b: [b.org_id],
+    ("webhooks_api", "event_id"): lambda b: [b.org_id],
 }
 NOWHERE_ID = 2_000_000_000
 NOWHERE_TOKEN = "no-such-token-0123456789abcdefghijklmnopqrstuv"
@@ -195,6 +205,30 @@ def _form(firm: FirmRecords) -> dict[str, str]:
         "lang": "en",
         "org_id": str(firm.org_id),
         "organization": str(firm.org_id),
+        # The billing forms, aimed at firm B's subscription, seat holder, invoice.
+        "seats": "7",
+        "seats-seats": "7",
+        "plan-plan": str(firm.billed.other_plan_id),
+        "holder-user_id": str(firm.billed.seat_holder_id),
+        "when": "now",
+        "credit-amount": "1.00",
+        "credit-reason": "outsider",
+        "step": "month",
+        "subscription": str(firm.billed.subscription_id),
+        "subscription_id": str(firm.billed.subscription_id),
+        "invoice_id": str(firm.billed.invoice_id),
+        "firm_id": str(firm.billed.sandbox_firm_id),
+        "plan_id": str(firm.billed.sandbox_plan_id),
+    }
+
+
+def _query(firm: FirmRecords) -> dict[str, object]:
+    """Return a query string naming firm B, its subscription, and the month of its invoice."""
+    return {
+        "org_id": firm.org_id,
+        "organization": firm.org_id,
+        "subscription": firm.billed.subscription_id,
+        "month": firm.billed.month,
     }
 
 
@@ -220,7 +254,9 @@ def _status_problems(call: Call, person: Person | None, response: TestResponse) 
 
 
 def _marker_problems(response: TestResponse, firm: FirmRecords) -> list[str]:
-    shown = response.get_data(as_text=True) + " " + response.headers.get("Location", "")
+    # A PDF is bytes, not text: decode leniently (its compressed text is not searched).
+    body = response.get_data().decode("utf-8", "replace")
+    shown = body + " " + response.headers.get("Location", "")
     return [f"shows firm B's {marker!r}" for marker in firm.markers if marker in shown]
 
 
@@ -255,12 +291,12 @@ class Prober:
             firm_rows(self.session, b), firm_trail(self.session, b), acting_org_id(self.client)
         )
 
-    def _send(self, person: Person | None, method: str, path: str) -> tuple[TestResponse, Trace]:
+    def send(self, person: Person | None, method: str, path: str) -> tuple[TestResponse, Trace]:
         """Make one call as person inside a savepoint, trace firm B, then undo the call."""
         with RolledBack(self.session):
             act_as(self.client, person)
             if method == "GET":
-                query = {"org_id": self.b.org_id, "organization": self.b.org_id}
+                query = _query(self.b)
                 response = self.client.open(path, method=method, query_string=query)
             else:
                 response = self.client.open(path, method=method, data=_form(self.b))
@@ -268,12 +304,12 @@ class Prober:
 
     def _problems_of(self, person: Person | None, call: Call, before: Trace) -> list[str]:
         try:
-            response, trace = self._send(person, call.method, call.path)
+            response, trace = self.send(person, call.method, call.path)
         except Exception as error:  # a crash is a finding too: report the route, go on
             return [f"raised {error!r}"]
         found = _status_problems(call, person, response) + _marker_problems(response, self.b)
         if call.has_id:
-            nowhere = self._send(person, call.method, call.nowhere_path)[0].status_code
+            nowhere = self.send(person, call.method, call.nowhere_path)[0].status_code
             if nowhere != response.status_code:
                 found.append(
                     f"answered {response.status_code} where an id of no one answers "
@@ -327,6 +363,21 @@ INSIDERS: dict[str, tuple[Callable[[World], Person], list[tuple[str, str, str]]]
             ("GET", "orgs.members", "shows firm B's"),
             ("POST", "orgs.change_role", "changed firm B's memberships"),
             ("POST", "orgs.revoke_invitation", "changed firm B's invitations"),
+            ("GET", "subscriptions.detail", "shows firm B's"),
+            ("GET", "invoices.detail", "shows firm B's 'YS-2026-735102'"),
+            ("GET", "invoices.pdf", "answered 200"),
+            ("POST", "subscriptions.cancel", "changed firm B's subscriptions"),
+            ("POST", "subscriptions.change_seats", "changed firm B's subscriptions"),
+            ("POST", "subscriptions.unassign_seat", "changed firm B's seat_assignments"),
+        ],
+    ),
+    "vendor W's admin": (
+        lambda w: w.billing_vendor_admin,
+        [
+            ("GET", "billing_vendor.subscribers_page", "shows firm B's"),
+            ("GET", "billing_vendor.subscriber_page", "shows firm B's"),
+            ("GET", "invoices_vendor.vendor_detail", "shows firm B's 'YS-2026-735102'"),
+            ("GET", "billing_vendor.statement_page", "shows firm B's 'YS-2026-735102'"),
         ],
     ),
     "the admin of the park firm B asked to join": (
@@ -344,6 +395,10 @@ INSIDERS: dict[str, tuple[Callable[[World], Person], list[tuple[str, str, str]]]
             ("POST", "console.suspend_organization", "changed firm B's organization"),
             ("POST", "console.deactivate_user", "changed firm B's users"),
             ("POST", "console.confirm_uscc", "added audit entries or mails about firm B"),
+            ("GET", "billing_invoices_operator.operator_detail", "shows firm B's"),
+            ("POST", "billing_invoices_operator.credit", "credit_notes"),
+            ("POST", "billing_invoices_operator.void", "changed firm B's invoices"),
+            ("POST", "billing_operator.create_test_clock", "changed firm B's test_clocks"),
         ],
     ),
 }
@@ -400,3 +455,16 @@ def test_a_new_route_with_a_variable_the_table_does_not_know_fails_the_matrix(
 
     with pytest.raises(UnknownUrlVariable, match=r"Add \('catalog', 'listing_id'\) to URL_VALUES"):
         matrix(app, world.firm_b, URL_VALUES)
+
+
+def test_firm_a_finds_no_subscription_of_firm_b_on_its_subscription_pages(
+    prober: Prober, world: World, calls: list[Call]
+) -> None:
+    owner = world.firm_a.people["owner"]
+    theirs = [c for c in calls if c.endpoint.startswith("subscriptions.") and c.has_id]
+    b_subscription = f"/subscriptions/{world.firm_b.billed.subscription_id}"
+
+    statuses = {(c.method, c.path): prober.send(owner, c.method, c.path)[0] for c in theirs}
+
+    assert any(path.startswith(b_subscription) for _, path in statuses)
+    assert {s.status_code for s in statuses.values()} == {404}
