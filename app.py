@@ -5,10 +5,15 @@ from __future__ import annotations
 from flask import Flask
 
 from billing.api import bp as billing_api_bp
+from billing.card_views import bp as cards_bp
 from billing.invoice_views import bp as invoices_bp
 from billing.invoice_views import operator_bp as billing_invoices_operator_bp
 from billing.invoice_views import vendor_bp as invoices_vendor_bp
 from billing.operator_views import bp as billing_operator_bp
+from billing.payments.collection import on_invoice_finalized
+from billing.payments.gateway import init_payments
+from billing.payments.refunds import on_credit_note_created
+from billing.payments.stripe_webhooks import bp as stripe_webhooks_bp
 from billing.vendor_views import bp as billing_vendor_bp
 from billing.views import bp as subscriptions_bp
 from catalog.api import bp as catalog_api_bp
@@ -23,12 +28,16 @@ from marketplace.api import init_api
 from marketplace.console.views import bp as console_bp
 from marketplace.demo import register_demo_loader
 from marketplace.errors import register_error_handlers
+from marketplace.events.handlers import register_handler
 from marketplace.firms.views import bp as firms_bp
 from marketplace.i18n import init_i18n
 from marketplace.orgs.views import bp as orgs_bp
 from marketplace.security import init_security
 from marketplace.settings import Settings, settings_from_env
 from marketplace.web.views import bp as web_bp
+from marketplace.webhooks.api import bp as webhooks_api_bp
+from marketplace.webhooks.relay import init_relay
+from marketplace.webhooks.views import bp as webhooks_bp
 from sso.api import bp as sso_api_bp
 from sso.oauth import bp as oauth_bp
 from sso.oauth import init_sso
@@ -54,6 +63,10 @@ BLUEPRINTS = (
     invoices_bp,
     invoices_vendor_bp,
     billing_invoices_operator_bp,
+    cards_bp,
+    webhooks_bp,
+    webhooks_api_bp,
+    stripe_webhooks_bp,
 )
 
 
@@ -67,13 +80,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     wiring.init_extensions(app, settings)
     init_i18n(app)
     logs.init_request_ids(app)
-    init_security(app, settings.trusted_proxy_hops, https=settings.is_production)
+    init_security(
+        app,
+        settings.trusted_proxy_hops,
+        https=settings.is_production,
+        extra_sources=settings.payment_csp_sources,
+    )
     register_error_handlers(app)
     init_api(app)
     init_sso(app)
+    init_payments(app, settings)
     init_page_cache(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    init_relay(app)
+    register_handler("invoice.finalized", on_invoice_finalized)
+    register_handler("credit_note.created", on_credit_note_created)
     cli.register(app)
     register_demo_loader(load_catalog_demo)
     return app

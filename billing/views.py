@@ -6,12 +6,12 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from billing import checkout_views
 from billing.charts import daily_usage_chart
-from billing.forms import CancelForm, ChangePlanForm, SeatHolderForm, SeatsForm, SubscribeForm
+from billing.forms import CancelForm, ChangePlanForm, SeatHolderForm, SeatsForm
 from billing.models import Subscription, SubscriptionStatus
 from billing.services import changes, seats, subscriptions
 from billing.services.overview import (
@@ -20,18 +20,17 @@ from billing.services.overview import (
     firm_subscription_rows,
     scheduled_plan_of,
     seat_fee,
-    subscribe_offer,
     subscription_overview,
 )
 from catalog.models import Listing, ListingVersion, ReviewStatus
 from catalog.plans import plan_price
 from catalog.storefront_views import localized
 from marketplace.clock import current_clock
-from marketplace.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import apply_errors
 from marketplace.orgs.context import acting_org, current_actor, require_org
-from marketplace.orgs.models import Membership, OrgKind
+from marketplace.orgs.models import Membership
 from marketplace.orgs.roles import MANAGER_ROLES
 
 bp = Blueprint("subscriptions", __name__)
@@ -72,57 +71,17 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-def _firm_manager() -> Membership:
-    """Return the acting membership if it may subscribe the firm; refuse clearly otherwise."""
-    if not current_user.is_authenticated:
-        raise Unauthorized()
-    membership: Membership | None = g.get("membership")
-    if membership is None:
-        raise Forbidden(_("Register your firm first: only a firm can subscribe to a service."))
-    org = membership.organization
-    if org.kind != OrgKind.SME:
-        raise Forbidden(
-            _("Only a firm (SME) can subscribe. Switch to your firm's organization first.")
-        )
-    if not org.is_active:
-        raise Forbidden(_("This firm is suspended and cannot subscribe."))
-    if membership.role not in MANAGERS:
-        raise Forbidden(_("Only the firm's owner or an admin can subscribe for the firm."))
-    return membership
-
-
 def _refused(form: Any) -> bool:
     return bool(form.form_errors) or any(field.errors for field in form)
 
 
-@bp.route("/subscribe/<int:plan_id>", methods=["GET", "POST"])
-def subscribe(plan_id: int) -> tuple[str, int] | Response:
-    """Confirm a subscription to a plan and create it (no payment is taken yet)."""
-    org_id = _firm_manager().organization_id
-    offer = subscribe_offer(db.session(), org_id, plan_id)
-    form = SubscribeForm()
-    form.require_seats(offer.seat_fee)
-    if offer.existing is None and form.validate_on_submit():
-        chosen = form.seats.data if offer.seat_fee else None
-        try:
-            subscription = subscriptions.subscribe(
-                db.session(), current_clock(), current_actor(), org_id, plan_id, chosen
-            )
-        except ValidationFailed as error:
-            apply_errors(form, error)
-        except Conflict as error:
-            form.form_errors.append(error.detail)
-        else:
-            flash(_subscribed_message(subscription), "success")
-            return redirect(url_for(".detail", subscription_id=subscription.id))
-    html = render_template("billing/subscribe.html", offer=offer, form=form)
-    return html, 422 if _refused(form) else 200
-
-
-def _subscribed_message(subscription: Subscription) -> str:
-    if subscription.status == SubscriptionStatus.PENDING:
-        return str(_("Subscribed. The vendor is told and will start the service."))
-    return str(_("Subscribed. The service has started."))
+# Checkout: firm profile → seats → card → subscription (billing.checkout_views).
+bp.add_url_rule(
+    "/subscribe/<int:plan_id>", view_func=checkout_views.subscribe, methods=["GET", "POST"]
+)
+bp.add_url_rule(
+    "/subscribe/<int:plan_id>/pay", view_func=checkout_views.pay, methods=["GET", "POST"]
+)
 
 
 @bp.get("/subscriptions")

@@ -7,6 +7,7 @@ from marketplace.firms.models import ParkMembership, SizeStandardRecord, SmeProf
 from marketplace.idempotency_models import IdempotencyKey
 from marketplace.mail.models import OutboundEmail
 from marketplace.orgs.models import Invitation, Membership, Organization
+from marketplace.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "AuditEntry",
@@ -20,4 +21,7 @@ __all__ = [
     "SizeStandardRecord",
     "SmeProfile",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
 ]

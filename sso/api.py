@@ -18,6 +18,8 @@ SCOPE_PURPOSES: dict[str, str] = {
     "usage:write": "Report metered usage of subscriptions.",
     "subscriptions:read": "Read subscriptions to the vendor's plans and their entitlements.",
     "subscriptions:write": "Activate, change and end subscriptions.",
+    "webhooks:read": "Read webhook endpoints and the log of their deliveries.",
+    "webhooks:write": "Register and change webhook endpoints, send test events, redeliver.",
 }
 
 bp = api_blueprint("sso_api", __name__)

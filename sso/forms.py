@@ -16,6 +16,8 @@ SCOPE_LABELS = {
     "usage:write": _l("Report metered usage"),
     "subscriptions:read": _l("Read subscriptions and entitlements"),
     "subscriptions:write": _l("Activate and change subscriptions"),
+    "webhooks:read": _l("Read webhook endpoints and their deliveries"),
+    "webhooks:write": _l("Manage webhook endpoints, send test events, redeliver"),
 }
 
 

@@ -9,6 +9,8 @@ ALLOWED_SCOPES: tuple[str, ...] = (
     "usage:write",
     "subscriptions:read",
     "subscriptions:write",
+    "webhooks:read",
+    "webhooks:write",
 )
 
 

@@ -28,3 +28,16 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(default=0)
+    # 1, 2, 3… per subscription (or, for events of no subscription, per aggregate), so
+    # receivers can order what arrives out of order; None until assigned (bulk inserts).
+    sequence: Mapped[int | None]
+
+
+class EventSequence(Base):
+    """The last sequence number given to the events of one subscription or aggregate."""
+
+    __tablename__ = "event_sequences"
+
+    scope_type: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    scope_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_value: Mapped[int]

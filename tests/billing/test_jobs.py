@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -23,9 +24,12 @@ from rq.job import Job
 from sqlalchemy.orm import Session
 
 from app import create_app
+from billing.payments.config import PaymentSettings, payment_settings
+from billing.payments.dunning_schedule import DunningPolicy
 from billing.services import test_clocks
 from marketplace.extensions import db, redis_store
 from marketplace.jobs import (
+    QUEUE_NAMES,
     InlineRunner,
     RqRunner,
     enqueue,
@@ -38,6 +42,15 @@ from tests import backends
 from tests.conftest import RUN_PREFIX, make_test_settings
 
 WORKER_TIMEOUT = 60
+CLOSE_JOB = "billing.jobs.run_billing_close"
+DUNNING_JOB = "billing.payments.dunning.run_dunning"
+PAYMENT_FIELDS = (
+    "stripe_webhook_secret",
+    "dunning_retry_days",
+    "dunning_grace_days",
+    "activation_deadline_hours",
+    "payment_settle_after_minutes",
+)
 
 
 # Jobs the tests enqueue: module-level functions, as every job must be.
@@ -62,6 +75,11 @@ def context_seen(key: str) -> dict[str, Any]:
     assert client is not None
     client.set(key, json.dumps(seen))
     return seen
+
+
+def close_jobs(queue: Queue) -> list[Job]:
+    """Return the billing close jobs waiting in a queue (other periodic jobs share it)."""
+    return [job for job in queue.get_jobs() if job.args[0] == CLOSE_JOB]
 
 
 def worker_env(database_url: str, prefix: str, **extra: str) -> dict[str, str]:
@@ -175,7 +193,7 @@ def test_an_unknown_queue_is_refused() -> None:
 
 
 def test_the_billing_close_is_scheduled_at_its_interval(app: Flask, database_url: str) -> None:
-    [job] = periodic_jobs(app)
+    [job] = [j for j in periodic_jobs(app) if j.func_path == "billing.jobs.run_billing_close"]
     settings = make_test_settings(database_url, None)
     hourly = create_app(dataclasses.replace(settings, billing_close_interval_minutes=60))
 
@@ -184,7 +202,7 @@ def test_the_billing_close_is_scheduled_at_its_interval(app: Flask, database_url
         900,
         "billing",
     )
-    assert periodic_jobs(hourly)[0].seconds == 3600
+    assert [j.seconds for j in periodic_jobs(hourly) if j.func_path == job.func_path] == [3600]
 
 
 @pytest.mark.parametrize("raw", ["0", "-5", "soon"])
@@ -215,7 +233,7 @@ def test_without_redis_the_scheduler_runs_the_close_inline(database_url: str) ->
     result = app.test_cli_runner().invoke(args=["jobs", "scheduler", "--once"])
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "billing.jobs.run_billing_close: finished"
+    assert "billing.jobs.run_billing_close: finished" in result.output.splitlines()
     with app.app_context():
         report = test_clocks.last_close_report(test_clocks.PERIODIC)
     assert report is not None and report["close"]["invoices"] == 0
@@ -230,9 +248,18 @@ def test_the_scheduler_once_enqueues_each_periodic_job(database_url: str, prefix
     )
 
     assert result.exit_code == 0, result.output
-    [job] = Queue(f"{prefix}billing", connection=redis.Redis.from_url(backends.REDIS_URL)).jobs
-    assert job.args[0] == "billing.jobs.run_billing_close"
-    assert job.timeout == 3600  # a close over every firm may run long
+    client = redis.Redis.from_url(backends.REDIS_URL)
+    queued = {
+        name: [job.args[0] for job in Queue(f"{prefix}{name}", connection=client).jobs]
+        for name in QUEUE_NAMES
+    }
+    periodic = periodic_jobs(queue_app(database_url, prefix))
+    assert queued == {
+        name: [j.func_path for j in periodic if j.queue == name] for name in QUEUE_NAMES
+    }
+    assert {CLOSE_JOB, DUNNING_JOB} <= set(queued["billing"])
+    [close] = close_jobs(Queue(f"{prefix}billing", connection=client))
+    assert close.timeout == 3600  # a close over every firm may run long
 
 
 @pytest.mark.redis
@@ -300,17 +327,86 @@ def test_the_scheduler_enqueues_the_periodic_close(database_url: str, prefix: st
     )
     try:
         deadline = time.monotonic() + 30
-        while billing.count == 0 and time.monotonic() < deadline and scheduler.poll() is None:
+        while not close_jobs(billing) and time.monotonic() < deadline and scheduler.poll() is None:
             time.sleep(0.2)
     finally:
         scheduler.send_signal(signal.SIGTERM)
         _, errors = scheduler.communicate(timeout=30)
 
-    # An interval job is enqueued as soon as the scheduler starts, then every minute.
-    [job] = billing.get_jobs()
-    assert job.args[0] == "billing.jobs.run_billing_close", errors
+    # An interval job is enqueued as soon as the scheduler starts, then at its interval
+    # (the close every minute here; dunning and the other billing jobs beside it).
+    [job] = close_jobs(billing)
+    assert job.args[0] == CLOSE_JOB, errors
     assert job.timeout == 3600
     assert (
         job.description
         == "marketplace.jobs.run_job('billing.jobs.run_billing_close', (), {}, None)"
     )
+
+
+def test_the_payment_jobs_are_scheduled_on_the_billing_queue(app: Flask) -> None:
+    scheduled = {job.func_path: (job.seconds, job.queue) for job in periodic_jobs(app)}
+
+    assert scheduled[DUNNING_JOB] == (3600, "billing")
+    assert scheduled["billing.services.activation_deadline.run_activation_deadline"] == (
+        3600,
+        "billing",
+    )
+    assert scheduled["billing.payments.reconciliation.reconcile_job"] == (86400, "billing")
+
+
+def test_the_payment_settings_come_from_the_environment(database_url: str) -> None:
+    environ = {
+        "STRIPE_WEBHOOK_SECRET": "whsec_abc",
+        "DUNNING_RETRY_DAYS": "2, 5,10",
+        "DUNNING_GRACE_DAYS": "21",
+        "ACTIVATION_DEADLINE_HOURS": "48",
+        "PAYMENT_SETTLE_AFTER_MINUTES": "30",
+    }
+    settings = settings_from_env(environ)
+    app = create_app(
+        dataclasses.replace(
+            make_test_settings(database_url, None),
+            **{name: getattr(settings, name) for name in PAYMENT_FIELDS},
+        )
+    )
+
+    assert payment_settings(app) == PaymentSettings(
+        "whsec_abc", DunningPolicy((2, 5, 10), 21), timedelta(hours=48), timedelta(minutes=30)
+    )
+    defaults = settings_from_env({})
+    assert [getattr(defaults, name) for name in PAYMENT_FIELDS] == [None, (1, 3, 7), 14, 72, 60]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("DUNNING_RETRY_DAYS", "3,1"),
+        ("DUNNING_RETRY_DAYS", "1,1"),
+        ("DUNNING_RETRY_DAYS", "0,2"),
+        ("DUNNING_RETRY_DAYS", "1,,3"),
+        ("DUNNING_RETRY_DAYS", "one"),
+        ("DUNNING_GRACE_DAYS", "0"),
+        ("DUNNING_GRACE_DAYS", "two weeks"),
+        ("ACTIVATION_DEADLINE_HOURS", "-1"),
+        ("PAYMENT_SETTLE_AFTER_MINUTES", "soon"),
+    ],
+)
+def test_a_bad_payment_setting_is_refused_naming_the_variable(name: str, raw: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        settings_from_env({name: raw})
+
+
+def test_production_refuses_to_start_without_the_stripe_webhook_secret() -> None:
+    environ = {
+        "YUNSHI_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "DATABASE_URL": "postgresql+psycopg://db/yunshi",
+        "STRIPE_API_KEY": "sk_live_x",
+        "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
+    }
+
+    with pytest.raises(SettingsError, match="STRIPE_WEBHOOK_SECRET"):
+        settings_from_env(environ)
+    live = settings_from_env({**environ, "STRIPE_WEBHOOK_SECRET": "whsec_live"})
+    assert live.stripe_webhook_secret == "whsec_live"

@@ -1,4 +1,4 @@
-"""The firm's subscription pages: subscribe from a plan, then seats, plan, cancelling, usage."""
+"""The firm's subscription pages: seats, plan, cancelling, usage (checkout: test_checkout_pages)."""
 
 from __future__ import annotations
 
@@ -94,86 +94,6 @@ def test_an_anonymous_visitor_signs_in_first_and_comes_back_to_the_plan(
     assert response.headers["Location"] == f"/login?next=/subscribe/{plan.id}"
 
 
-def test_the_confirm_page_shows_the_price_the_seat_bounds_and_that_nothing_is_paid_yet(
-    client: FlaskClient,
-) -> None:
-    _firm(client)
-    _listing_row, plan = _listing()
-
-    response = client.get(f"/subscribe/{plan.id}")
-
-    page = response.get_data(as_text=True)
-    assert response.status_code == 200
-    assert "¥30.00 per seat" in page and "1 to 50 seats" in page
-    # ¥100 flat plus one seat at ¥30 at the fewest seats.
-    assert 'data-testid="period-price">¥130.00<' in page
-    assert 'data-testid="no-payment-note"' in page
-    assert 'name="seats"' in page and 'value="1"' in page
-
-
-def test_a_firm_owner_subscribes_with_seats_and_lands_on_the_pending_subscription(
-    client: FlaskClient, session: Session
-) -> None:
-    firm, _owner = _firm(client)
-    _listing_row, plan = _listing()
-
-    response = client.post(f"/subscribe/{plan.id}", data={"seats": "3"})
-
-    [subscription] = _subscriptions(session, firm)
-    assert response.status_code == 302
-    assert response.headers["Location"] == f"/subscriptions/{subscription.id}"
-    assert subscription.status == SubscriptionStatus.PENDING and subscription.seats == 3
-    page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Subscribed. The vendor is told and will start the service." in page
-    assert 'data-testid="pending-notice"' in page
-
-
-def test_seats_outside_the_plans_bounds_are_refused_next_to_the_field(
-    client: FlaskClient, session: Session
-) -> None:
-    firm, _owner = _firm(client)
-    _listing_row, plan = _listing()
-
-    for seats_sent in ("0", "51", "three", ""):
-        response = client.post(f"/subscribe/{plan.id}", data={"seats": seats_sent})
-
-        assert response.status_code == 422, seats_sent
-        assert "invalid-feedback" in response.get_data(as_text=True)
-    assert "Choose from 1 to 50 seats." in client.post(
-        f"/subscribe/{plan.id}", data={"seats": "51"}
-    ).get_data(as_text=True)
-    assert _subscriptions(session, firm) == []
-
-
-def test_a_plan_without_seats_subscribes_without_a_seats_field(
-    client: FlaskClient, session: Session
-) -> None:
-    firm, _owner = _firm(client)
-    _listing_row, plan = _listing(PlanPrice((FlatFee(5000),)))
-
-    assert 'name="seats"' not in client.get(f"/subscribe/{plan.id}").get_data(as_text=True)
-    response = client.post(f"/subscribe/{plan.id}", data={})
-
-    assert response.status_code == 302
-    assert [s.seats for s in _subscriptions(session, firm)] == [0]
-
-
-def test_a_second_subscription_to_the_same_service_is_refused_and_links_the_first(
-    client: FlaskClient, session: Session
-) -> None:
-    firm, _owner = _firm(client)
-    _listing_row, plan = _listing()
-    client.post(f"/subscribe/{plan.id}", data={"seats": "1"})
-    [first] = _subscriptions(session, firm)
-
-    page = client.get(f"/subscribe/{plan.id}").get_data(as_text=True)
-    client.post(f"/subscribe/{plan.id}", data={"seats": "1"})
-
-    assert 'data-testid="already-subscribed"' in page
-    assert f"/subscriptions/{first.id}" in page
-    assert len(_subscriptions(session, firm)) == 1
-
-
 def test_a_plain_member_a_vendor_and_a_person_without_a_firm_are_refused_clearly(
     client: FlaskClient, session: Session
 ) -> None:
@@ -211,15 +131,6 @@ def test_a_plan_not_on_sale_is_not_found(client: FlaskClient) -> None:
     assert client.get(f"/subscribe/{draft.id}").status_code == 404
     assert client.post(f"/subscribe/{draft.id}", data={"seats": "1"}).status_code == 404
     assert client.get("/subscribe/2000000000").status_code == 404
-
-
-def test_the_confirm_page_speaks_chinese_with_yuan_amounts(client: FlaskClient) -> None:
-    _firm(client, lang="zh_CN")
-    _listing_row, plan = _listing()
-
-    page = client.get(f"/subscribe/{plan.id}").get_data(as_text=True)
-
-    assert "订阅" in page and "¥130.00" in page
 
 
 # --- The list and the page of a subscription ---------------------------------------------
@@ -424,11 +335,11 @@ def test_the_owner_adds_seats_prorated_and_bad_numbers_change_nothing(
 
 
 def test_a_pending_subscription_cannot_change_seats_and_says_why(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
     firm, _owner = _firm(client)
     _listing_row, plan = _listing()
-    client.post(f"/subscribe/{plan.id}", data={"seats": "1"})
+    subs.subscribe(session, clock, ACTOR, firm.id, plan.id, 1)  # pending: no auto-activation
     [subscription] = _subscriptions(session, firm)
 
     response = client.post(
@@ -562,11 +473,11 @@ def test_bad_cancel_requests_change_nothing(
 
 
 def test_a_pending_subscription_can_only_be_cancelled_now(
-    client: FlaskClient, session: Session
+    client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
     firm, _owner = _firm(client)
     _listing_row, plan = _listing()
-    client.post(f"/subscribe/{plan.id}", data={"seats": "1"})
+    subs.subscribe(session, clock, ACTOR, firm.id, plan.id, 1)  # pending: no auto-activation
     [subscription] = _subscriptions(session, firm)
     url = f"/subscriptions/{subscription.id}/cancel"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app import create_app
-from marketplace.settings import SettingsError, settings_from_env
+from marketplace.settings import REQUIRED_IN_PRODUCTION, SettingsError, settings_from_env
 
 
 def test_development_runs_on_defaults() -> None:
@@ -15,13 +15,15 @@ def test_development_runs_on_defaults() -> None:
     assert settings.redis_url is None
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "STRIPE_API_KEY"])
+@pytest.mark.parametrize("missing", REQUIRED_IN_PRODUCTION)
 def test_production_refuses_to_start_without_a_required_setting(missing: str) -> None:
     environ = {
         "YUNSHI_ENV": "production",
         "SECRET_KEY": "s" * 40,
         "DATABASE_URL": "postgresql+psycopg://db/yunshi",
         "STRIPE_API_KEY": "sk_live_x",
+        "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
+        "STRIPE_WEBHOOK_SECRET": "whsec_x",
     }
     del environ[missing]
     with pytest.raises(SettingsError, match=missing):
@@ -35,6 +37,8 @@ def test_production_sets_secure_cookies() -> None:
             "SECRET_KEY": "s" * 40,
             "DATABASE_URL": "sqlite://",
             "STRIPE_API_KEY": "sk_live_x",
+            "STRIPE_PUBLISHABLE_KEY": "pk_live_x",
+            "STRIPE_WEBHOOK_SECRET": "whsec_x",
         }
     )
     config = settings.flask_config()
