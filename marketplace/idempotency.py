@@ -152,20 +152,51 @@ def idempotent(view: F) -> F:
 
     The view's OpenAPI operation lists the header as an optional parameter.
     """
+    return _guarded(view, ())
 
+
+def idempotent_withholding(*fields: str) -> Callable[[F], F]:
+    """Honour an Idempotency-Key, but never store the named fields of the answer.
+
+    For answers that show a secret once: the stored answer keeps everything else, and a
+    replay answers the withheld fields as null.
+    """
+
+    def decorate(view: F) -> F:
+        return _guarded(view, fields)
+
+    return decorate
+
+
+def _guarded(view: F, withheld: tuple[str, ...]) -> F:
     @wraps(view)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         key = request.headers.get(HEADER)
         if key is None:
             return view(*args, **kwargs)
-        return _run_once(view, checked_key(key), args, kwargs)
+        return _run_once(view, checked_key(key), args, kwargs, withheld)
 
-    mark_header_parameter(guarded, HEADER, description=IDEMPOTENCY_NOTE, max_length=KEY_MAX)
+    note = IDEMPOTENCY_NOTE
+    if withheld:
+        names = ", ".join(f"`{name}`" for name in withheld)
+        note += f" A replay answers {names} as null: it is shown only in the first answer."
+    mark_header_parameter(guarded, HEADER, description=note, max_length=KEY_MAX)
     return cast(F, guarded)
 
 
+def without_fields(body: Any, withheld: tuple[str, ...]) -> Any:
+    """Return an answer body with the withheld top-level fields set to null."""
+    if not withheld or not isinstance(body, dict):
+        return body
+    return {name: (None if name in withheld else value) for name, value in body.items()}
+
+
 def _run_once(
-    view: Callable[..., Any], key: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    view: Callable[..., Any],
+    key: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    withheld: tuple[str, ...],
 ) -> Response:
     caller, session = api_caller(), db.session()
     request_of = current_fingerprint()
@@ -182,5 +213,6 @@ def _run_once(
         session.rollback()
         release_key(session, caller, key)
         raise
-    record_answer(session, caller, key, response.status_code, response.get_json(silent=True))
+    stored = without_fields(response.get_json(silent=True), withheld)
+    record_answer(session, caller, key, response.status_code, stored)
     return response

@@ -32,7 +32,7 @@ from catalog.plans import plan_price
 from catalog.pricing import PlanPrice
 from marketplace.db import Base
 from marketplace.events.models import OutboxEvent
-from marketplace.events.services import scope_of, take_sequences
+from marketplace.events.services import mark_recorded, scope_of, take_sequences
 
 
 @dataclass(frozen=True)
@@ -314,6 +314,7 @@ def record_invoice_events(
     """
     if not events:
         return
+    mark_recorded(session)
     rows = [
         {
             "type": kind,

@@ -138,3 +138,14 @@ def _take_one(session: Session, scope: tuple[str, str], count: int) -> int:
     )
     value: int = session.execute(stmt).scalar_one()
     return value
+
+
+RECORDED_FLAG = "outbox_recorded"
+
+
+def mark_recorded(session: Session) -> None:
+    """Note that this transaction recorded events, so its commit asks for an outbox relay.
+
+    Events added as ORM objects are noticed at flush; a bulk insert of events says so here.
+    """
+    session.info[RECORDED_FLAG] = True

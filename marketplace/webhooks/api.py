@@ -3,9 +3,9 @@
 Every endpoint acts for the calling client's vendor and in its mode: a sandbox client
 registers and sees sandbox endpoints, which get the events of sandbox subscriptions and
 listings; a live client only live ones. Scopes: webhooks:read to read, webhooks:write to
-change, test and redeliver. Sending a test event and redelivering honour Idempotency-Key;
-creating an endpoint and rotating its secret do not, since their answer holds the secret,
-which is never stored in the clear.
+change, test and redeliver. Every POST honours Idempotency-Key; creating an endpoint and
+rotating its secret store their answer without the secret, which is never kept in the
+clear, so a replay answers `secret` as null (rotate again if the first answer was lost).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from marketplace.audit.services import Actor
 from marketplace.clock import current_clock
 from marketplace.errors import NotFound
 from marketplace.extensions import db
-from marketplace.idempotency import idempotent
+from marketplace.idempotency import idempotent, idempotent_withholding
 from marketplace.openapi import documented
 from marketplace.pagination import PageQuerySchema, page_body, requested_page
 from marketplace.webhooks import redelivery, services
@@ -82,6 +82,7 @@ def list_endpoints() -> dict[str, Any]:
 @bp.post("/webhook-endpoints")
 @documented(response=EndpointWithSecretSchema, status=201, body=EndpointCreateSchema, tags=TAGS)
 @require_token(WRITE)
+@idempotent_withholding("secret")
 def create_endpoint() -> Answer:
     """Register an endpoint; the answer holds its signing secret, shown only this once."""
     fields = load_body(EndpointCreateSchema())
@@ -130,6 +131,7 @@ def delete_endpoint(endpoint_id: int) -> tuple[str, int]:
 @bp.post("/webhook-endpoints/<int:endpoint_id>/rotate-secret")
 @documented(response=EndpointWithSecretSchema, body=RotateSecretSchema, errors=[404], tags=TAGS)
 @require_token(WRITE)
+@idempotent_withholding("secret")
 def rotate_secret(endpoint_id: int) -> dict[str, Any]:
     """Give an endpoint a new signing secret, shown only this once.
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from marketplace.clock import Clock, current_clock
 from marketplace.events.handlers import handlers_for
 from marketplace.events.models import OutboxEvent
-from marketplace.events.services import fill_missing_sequence
+from marketplace.events.services import RECORDED_FLAG, fill_missing_sequence, mark_recorded
 from marketplace.extensions import db
 from marketplace.jobs import InlineRunner, RqRunner, enqueue, runner, schedule_every
 from marketplace.logs import get_logger
@@ -203,11 +203,11 @@ def request_relay() -> None:
 
 def _note_recorded_events(session: Session, _context: Any, _instances: Any) -> None:
     if any(isinstance(obj, OutboxEvent) for obj in session.new):
-        session.info["outbox_recorded"] = True
+        mark_recorded(session)
 
 
 def _after_commit(session: Session) -> None:
-    if session.info.pop("outbox_recorded", False) and has_app_context():
+    if session.info.pop(RECORDED_FLAG, False) and has_app_context():
         try:
             request_relay()
         except Exception:
@@ -216,7 +216,7 @@ def _after_commit(session: Session) -> None:
 
 
 def _after_rollback(session: Session) -> None:
-    session.info.pop("outbox_recorded", None)
+    session.info.pop(RECORDED_FLAG, None)
 
 
 def _relay_after_request(response: Any) -> Any:

@@ -75,7 +75,11 @@ class EndpointSchema(Schema):
 class EndpointWithSecretSchema(EndpointSchema):
     """An endpoint with its new signing secret: keep it, it is never shown again."""
 
-    secret = fields.String(required=True)
+    secret = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "Shown once; null when an Idempotency-Key replays the answer."},
+    )
 
 
 class AttemptSchema(Schema):

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from marketplace.clock import FrozenClock
+from marketplace.idempotency_models import IdempotencyKey
 from marketplace.jobs import InlineRunner
 from marketplace.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.api.catalog_helpers import problem
@@ -443,3 +444,21 @@ def test_an_unusable_idempotency_key_on_a_test_event_is_refused_and_sends_nothin
 
     assert "Idempotency-Key" in body["errors"]
     assert count(session, WebhookDelivery) == 0
+
+
+def test_creating_an_endpoint_with_a_key_twice_makes_one_and_never_replays_the_secret(
+    client: FlaskClient, session: Session, headers: dict[str, str]
+) -> None:
+    keyed = {**headers, "Idempotency-Key": "create-endpoint-1"}
+
+    first = client.post(BASE, json=NEW, headers=keyed)
+    again = client.post(BASE, json=NEW, headers=keyed)
+
+    assert first.status_code == again.status_code == 201
+    assert first.get_json()["secret"].startswith("whsec_")
+    assert again.get_json()["secret"] is None
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert count(session, WebhookEndpoint) == 1
+    kept = session.scalars(sa.select(IdempotencyKey.response_body)).one()
+    assert kept["secret"] is None
