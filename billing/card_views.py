@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import HiddenField, SubmitField
 
+from billing.payments import card_changes
 from billing.payments import services as cards
 from billing.payments.errors import PaymentServiceUnavailable
 from billing.payments.gateway import card_messages, stripe_gateway
@@ -94,7 +95,7 @@ def add() -> tuple[str, int] | Response:
         return _add_page(form, [], 422 if request.method == "POST" else 200)
     org_id = acting_org().id
     try:
-        card = cards.add_card(
+        card = card_changes.add_card(
             db.session(), current_clock(), current_actor(), org_id, form.setup_intent.data or ""
         )
     except ValidationFailed as error:
@@ -113,7 +114,7 @@ def _card(card_id: int) -> PaymentMethod:
 def make_default(card_id: int) -> Response:
     """Make a card the one the firm's invoices are charged to."""
     if ConfirmForm().validate_on_submit():
-        card = cards.set_default_card(
+        card = card_changes.set_default_card(
             db.session(), current_clock(), current_actor(), acting_org().id, card_id
         )
         flash(
