@@ -27,7 +27,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from billing.invoicing import RECURRING_KEY, SEATS_KEY, USAGE_KEY
+from billing.invoicing import RECURRING_KEY, SEATS_KEY, USAGE_BEFORE_CHANGE, USAGE_KEY
 from billing.models import InvoiceLine, InvoiceStatus, LineKind
 from billing.services.finalization import CARRIED_CREDIT_KEY
 from billing.services.invoice_reads import InvoiceRecord
@@ -136,6 +136,12 @@ def line_description(line: InvoiceLine, record: InvoiceRecord) -> str:
             quantity=n,
             unit=unit,
             dimension=dimension,
+        )
+    if line.description_key == USAGE_BEFORE_CHANGE:
+        return _(
+            "Usage before the plan change: %(quantity)s (%(dimension)s)",
+            quantity=n,
+            dimension=line.dimension or "",
         )
     if line.description_key in COUNTED:
         return COUNTED[line.description_key](n)

@@ -37,6 +37,8 @@ class LineKind(StrEnum):
 RECURRING_KEY = "recurring_fee"
 SEATS_KEY = "seats"
 USAGE_KEY = "usage"
+# A period's usage before an upgrade, billed at the change on the plan it was used under.
+USAGE_BEFORE_CHANGE = "usage_before_change"
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,7 @@ class PendingChargeInput:
     period_start: datetime | None = None
     period_end: datetime | None = None
     plan_id: int | None = None
+    dimension: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +202,7 @@ def charge_lines(charges: Iterable[PendingChargeInput], vat_rate: Decimal) -> li
             charge.quantity,
             charge.amount_fen,
             vat_in(charge.amount_fen, vat_rate),
+            dimension=charge.dimension,
             period_start=charge.period_start,
             period_end=charge.period_end,
             plan_id=charge.plan_id,

@@ -89,6 +89,8 @@ class Subscription(Base):
     period_open: Mapped[bool] = mapped_column(default=False)
     # The last period boundary that has its invoice; NULL until the first one is billed.
     billed_boundary_at: Mapped[datetime | None]
+    # Set by an upgrade: usage of the current period before it was billed at the change.
+    usage_from: Mapped[datetime | None]
     cancel_at_period_end: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
     activated_at: Mapped[datetime | None]
@@ -147,6 +149,8 @@ class PendingCharge(Base):
     )
     kind: Mapped[str] = mapped_column(sa.String(32))
     description_key: Mapped[str] = mapped_column(sa.String(40))
+    # The metered dimension of usage billed at a plan change; NULL for other charges.
+    dimension: Mapped[str | None] = mapped_column(sa.String(64))
     quantity: Mapped[Decimal] = mapped_column(QUANTITY, default=Decimal(1))
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     period_start: Mapped[datetime]

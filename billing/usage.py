@@ -139,6 +139,8 @@ class MeteredSubscription:
     anchor_at: datetime | None = None
     billing_interval: str = "month"
     time_zone: str = "Asia/Shanghai"
+    # After an upgrade: the current period's usage before this was billed on the old plan.
+    usage_from: datetime | None = None
 
 
 def parse_record(raw: object) -> UsageRecord | Rejection:
@@ -314,7 +316,15 @@ def check_record(
     boundary = billing_boundary(subscription, record.occurred_at)
     if boundary is not None and subscription.now >= boundary + grace:
         return refuse(Code.OUTSIDE_OPEN_WINDOW)
+    if billed_at_plan_change(subscription, record.occurred_at):
+        return refuse(Code.OUTSIDE_OPEN_WINDOW)
     return Taken(record, boundary)
+
+
+def billed_at_plan_change(subscription: MeteredSubscription, moment: datetime) -> bool:
+    """Tell whether usage at this moment of the current period was billed at an upgrade."""
+    start, billed_to = subscription.current_period_start, subscription.usage_from
+    return start is not None and billed_to is not None and start <= moment < billed_to
 
 
 def serving_at(subscription: MeteredSubscription, moment: datetime) -> bool:

@@ -33,6 +33,7 @@ WALKED_FIELDS = (
     "current_period_start",
     "current_period_end",
     "billed_boundary_at",
+    "usage_from",
     "period_open",
     "cancelled_at",
 )
@@ -122,6 +123,13 @@ def cross_boundary(
     ended = current_period(subscription)
     at = ended.end
     usage_plan = None if in_trial(subscription, at) else plans[subscription.plan_id]
+    # Usage before an upgrade in this period was billed at the upgrade, on the old plan.
+    billed_from = subscription.usage_from
+    subscription.usage_from = None
+    if billed_from is not None and billed_from >= at:
+        usage_plan = None
+    elif billed_from is not None and billed_from > ended.start:
+        ended = Period(billed_from, at)
     subscription.billed_boundary_at = at
     if subscription.status == SubscriptionStatus.CANCELLED or subscription.cancel_at_period_end:
         _end_at_boundary(session, clock, subscription, at)
@@ -184,4 +192,5 @@ def charge_input(charge: PendingCharge) -> PendingChargeInput:
         charge.period_start,
         charge.period_end,
         charge.plan_id,
+        charge.dimension,
     )

@@ -8,20 +8,24 @@ the change just applies.
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from billing.charges import recurring_fen, seat_unit_fen
+from billing.invoicing import USAGE_BEFORE_CHANGE, UsageTotals
 from billing.lifecycle import CHANGEABLE
 from billing.models import PendingCharge, Subscription, SubscriptionStatus
 from billing.periods import Period
 from billing.proration import ProrationLine, plan_change_lines, seat_change_line
+from billing.services.aggregates import usage_in
 from billing.services.catch_up import lock_and_catch_up
 from billing.services.moves import IllegalTransition, announce, snapshot_of
 from billing.services.subscriptions import checked_seats, plan_on_sale, sandbox_vendor_of
 from catalog.models import Plan
 from catalog.plans import plan_price
+from catalog.pricing import MeteredPrice, rate_metered
 from marketplace.audit.services import Actor
 from marketplace.clock import Clock
 from marketplace.errors import ValidationFailed
@@ -101,9 +105,48 @@ def _upgrade_now(
         new_fen = recurring_fen(plan_price(new), seats)
         for line in plan_change_lines(old_fen, new_fen, period, now):
             _add_charge(session, now, subscription, line, new)
+        _bill_usage_so_far(session, now, subscription, period)
     subscription.plan = new
     subscription.seats = seats
     subscription.scheduled_plan_id = None
+
+
+def _bill_usage_so_far(
+    session: Session, now: datetime, subscription: Subscription, period: Period
+) -> None:
+    """Rate the period's usage so far on the plan it was used under, before the plan changes.
+
+    The next invoice rates only what comes after (Subscription.usage_from), on the new plan.
+    """
+    start = max(period.start, subscription.usage_from or period.start)
+    if now > start:
+        used = usage_in(session, subscription.id, Period(start, now))
+        for price in plan_price(subscription.plan).metered:
+            quantity = used.get(price.dimension, UsageTotals()).quantity(price.aggregation)
+            if quantity > 0:
+                session.add(_usage_charge(now, subscription, price, quantity, start))
+    subscription.usage_from = now
+
+
+def _usage_charge(
+    now: datetime,
+    subscription: Subscription,
+    price: MeteredPrice,
+    quantity: Decimal,
+    start: datetime,
+) -> PendingCharge:
+    return PendingCharge(
+        subscription_id=subscription.id,
+        kind=USAGE_BEFORE_CHANGE,
+        description_key=USAGE_BEFORE_CHANGE,
+        dimension=price.dimension,
+        quantity=quantity,
+        amount_fen=rate_metered(price, quantity),
+        period_start=start,
+        period_end=now,
+        plan_id=subscription.plan_id,
+        created_at=now,
+    )
 
 
 def change_seats(

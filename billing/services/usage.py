@@ -126,6 +126,7 @@ def metered_subscriptions(
             s.cancel_at_period_end,
             s.current_period_start,
             s.current_period_end,
+            s.usage_from,
             s.anchor_at,
             s.time_zone,
             plan.billing_interval,
@@ -164,6 +165,7 @@ def _metered(rows: list[Any], now: datetime) -> MeteredSubscription:
         # A sandbox firm with a test clock lives at that clock's time.
         now=first.frozen_at or now,
         anchor_at=first.anchor_at,
+        usage_from=first.usage_from,
         billing_interval=first.billing_interval,
         time_zone=first.time_zone,
     )

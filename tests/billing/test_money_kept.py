@@ -15,7 +15,7 @@ from billing.services.usage import record_usage
 from catalog.pricing import FlatFee, PlanPrice
 from marketplace.clock import FrozenClock
 from tests.billing.conftest import ACTOR, TEAM, add_plan, firm
-from tests.billing.test_close import API_CALLS, APRIL, GRACE, START, invoices_of, run
+from tests.billing.test_close import API_CALLS, APRIL, GRACE, START, invoices_of, run, use
 from tests.catalog.storefront_data import publish_listing
 
 METERED = PlanPrice((FlatFee(5000), API_CALLS))
@@ -81,3 +81,46 @@ def test_a_last_invoices_credit_goes_back_to_the_earlier_invoice(
         )
     ).all()
     assert stranded == []
+
+
+def test_usage_before_an_upgrade_is_billed_on_the_old_plan_and_after_on_the_new(
+    session: Session, clock: FrozenClock
+) -> None:
+    listing = publish_listing(price=METERED)
+    old = add_plan(listing, METERED, auto_activate=True)  # ¥50 + API calls, graduated
+    bigger = add_plan(listing, PlanPrice((FlatFee(30000), API_CALLS)))  # ¥300 + the same calls
+    subscription = subs.subscribe(session, clock, ACTOR, firm().id, old.id)
+    run(session, clock, START + GRACE)
+    use(session, subscription, "api_calls", 101, START + timedelta(days=1))
+    clock.set(START + timedelta(days=10))
+
+    changes.change_plan(session, clock, ACTOR, subscription, bigger.id)
+    use(session, subscription, "api_calls", 50, START + timedelta(days=12))
+    late = record_usage(
+        session,
+        clock,
+        subscription.vendor_id,
+        False,
+        [
+            {
+                "subscription_id": subscription.id,
+                "dimension": "api_calls",
+                "quantity": 5,
+                "timestamp": (START + timedelta(days=2)).isoformat(),
+                "idempotency_key": "late-before-change",
+            }
+        ],
+    )
+    run(session, clock, APRIL + GRACE)
+
+    # 101 calls on the old plan's tiers: 100 at 10 fen, 1 at 5 fen plus the tier's ¥2 = 1205.
+    april = invoices_of(session, subscription)[-1]
+    before = [ln for ln in april.lines if ln.description_key == "usage_before_change"]
+    assert [(ln.dimension, ln.quantity, ln.amount_fen) for ln in before] == [
+        ("api_calls", 101, 1205)
+    ]
+    # Only the 50 calls after the change are rated on the new plan, from its first tier.
+    after = [(ln.quantity, ln.amount_fen) for ln in april.lines if ln.kind == "usage"]
+    assert after == [(50, 500)]
+    # A late record for the time before the change can no longer be billed: refused.
+    assert late.results[0].code == "outside_open_window"
