@@ -14,6 +14,7 @@ per invoice, so a sweep that stops half-way is finished by the next one:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +30,7 @@ from billing.payments.collection import collect, record_answer, send_attempt
 from billing.payments.config import PaymentSettings, payment_settings
 from billing.payments.errors import PaymentServiceUnavailable
 from billing.payments.gateway import stripe_gateway
+from billing.payments.refunds import forgotten_refunds, refund_credit_note
 from billing.payments.settlement import (
     COLLECTABLE,
     SYSTEM,
@@ -54,19 +56,27 @@ class DunningReport:
     resolved: int = 0
     retried: int = 0
     suspended: int = 0
+    refunded: int = 0
     errors: list[str] = field(default_factory=list)
 
 
 def sweep(
     session: Session, clock: Clock, client: stripe.StripeClient, settings: PaymentSettings
 ) -> DunningReport:
-    """Run the five steps of dunning at the clock's time; return what they did."""
+    """Run the steps of dunning at the clock's time; return what they did."""
     report = DunningReport()
     report.collected = collect_forgotten(session, clock, client, settings, report)
     report.settled = settle_stale_attempts(session, clock, client, settings, report)
     report.resolved = resolve_settled_elsewhere(session, clock)
     report.retried = retry_due(session, clock, client, report)
     report.suspended = suspend_past_grace(session, clock, settings)
+    report.refunded = _each(
+        session,
+        report,
+        "credit note",
+        forgotten_refunds(session),
+        lambda note_id: refund_credit_note(session, clock, client, note_id) is not None,
+    )
     return report
 
 
@@ -90,14 +100,13 @@ def collect_forgotten(
         )
         .order_by(Invoice.id)
     )
-    collected = 0
-    for invoice_id in list(session.scalars(stmt)):
-        try:
-            collected += collect(session, clock, client, invoice_id, retry=False) is not None
-        except PaymentServiceUnavailable as error:
-            session.rollback()
-            report.errors.append(f"invoice {invoice_id}: {error}")
-    return collected
+    return _each(
+        session,
+        report,
+        "invoice",
+        list(session.scalars(stmt)),
+        lambda invoice_id: collect(session, clock, client, invoice_id, retry=False) is not None,
+    )
 
 
 def settle_stale_attempts(
@@ -114,14 +123,31 @@ def settle_stale_attempts(
         .where(PaymentAttempt.settled_at.is_(None), PaymentAttempt.updated_at <= before)
         .order_by(PaymentAttempt.id)
     )
-    settled = 0
-    for attempt_id in list(session.scalars(stmt)):
+    return _each(
+        session,
+        report,
+        "attempt",
+        list(session.scalars(stmt)),
+        lambda attempt_id: bool(_settle_from_stripe(session, clock, client, settings, attempt_id)),
+    )
+
+
+def _each(
+    session: Session,
+    report: DunningReport,
+    label: str,
+    ids: list[int],
+    act: Callable[[int], bool],
+) -> int:
+    """Act on each id; a Stripe outage on one is reported and the others still go."""
+    done = 0
+    for item_id in ids:
         try:
-            settled += _settle_from_stripe(session, clock, client, settings, attempt_id)
+            done += act(item_id)
         except PaymentServiceUnavailable as error:
             session.rollback()
-            report.errors.append(f"attempt {attempt_id}: {error}")
-    return settled
+            report.errors.append(f"{label} {item_id}: {error}")
+    return done
 
 
 def _settle_from_stripe(
@@ -256,6 +282,7 @@ def run_dunning(at: str | None = None) -> dict[str, object]:
         "resolved": report.resolved,
         "retried": report.retried,
         "suspended": report.suspended,
+        "refunded": report.refunded,
         "errors": report.errors,
     }
     log.info("dunning ran", **summary)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 import stripe
 from sqlalchemy.orm import Session
 
-from billing.models import CreditNote
+from billing.models import CreditNote, Invoice, InvoiceStatus
 from billing.payments import intents
 from billing.payments.attempt_models import AttemptStatus, PaymentAttempt, PaymentRefund
 from billing.payments.gateway import stripe_gateway
@@ -23,7 +23,7 @@ from marketplace.audit.services import record
 from marketplace.clock import Clock, current_clock
 from marketplace.events.models import OutboxEvent
 from marketplace.extensions import db
-from marketplace.jobs import enqueue
+from marketplace.jobs import RqRunner, enqueue, runner
 
 
 def refund_key(credit_note_id: int) -> str:
@@ -123,6 +123,35 @@ def refund_credit_note(
     return refund
 
 
+def forgotten_refunds(session: Session) -> list[int]:
+    """Return credit notes on live card-paid invoices whose refund never reached Stripe.
+
+    The handler queues each refund once; a job lost on the way, a Stripe outage while it
+    ran, or a relay without Redis leaves the note here for the dunning sweep to refund.
+    """
+    sent = sa.select(PaymentRefund.id).where(
+        PaymentRefund.credit_note_id == CreditNote.id,
+        PaymentRefund.stripe_refund_id.is_not(None),
+    )
+    card_paid = sa.select(PaymentAttempt.id).where(
+        PaymentAttempt.invoice_id == Invoice.id,
+        PaymentAttempt.status == AttemptStatus.SUCCEEDED,
+        PaymentAttempt.stripe_payment_intent_id.is_not(None),
+    )
+    stmt = (
+        sa.select(CreditNote.id)
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .where(
+            Invoice.status == InvoiceStatus.PAID,
+            Invoice.sandbox.is_(False),
+            card_paid.exists(),
+            ~sent.exists(),
+        )
+        .order_by(CreditNote.id)
+    )
+    return list(session.scalars(stmt))
+
+
 def refund_credit_note_job(credit_note_id: int) -> str | None:
     """Job: refund a credit note through Stripe; return the refund's status."""
     refund = refund_credit_note(
@@ -136,4 +165,7 @@ def on_credit_note_created(session: Session, event: OutboxEvent) -> None:
     payload = event.payload
     if payload.get("sandbox") or payload.get("status") != "paid":
         return  # a note on an open invoice lowers what is due; nothing was taken to give back
-    enqueue(refund_credit_note_job, int(payload["credit_note_id"]), queue="billing")
+    # Only onto RQ: run inline it would commit inside the relay's transaction. Without
+    # Redis the dunning sweep refunds the credit notes nobody refunded.
+    if isinstance(runner(), RqRunner):
+        enqueue(refund_credit_note_job, int(payload["credit_note_id"]), queue="billing")

@@ -16,14 +16,42 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from billing.models import CreditNote, Invoice, InvoiceStatus
+from billing.payments.attempt_models import AttemptStatus, PaymentAttempt
 from billing.services.bulk import invoice_payload, record_invoice_events
 from billing.tax import split_inclusive
 from marketplace.audit.services import Actor, record
 from marketplace.clock import FrozenClock
-from marketplace.errors import ValidationFailed
+from marketplace.errors import Conflict, ValidationFailed
 
 REASON_MAX = 500
 CREDITABLE = (InvoiceStatus.OPEN, InvoiceStatus.PAID)
+
+
+class PaymentInFlight(Conflict):
+    """A payment of the invoice is under way; its amount cannot change until it settles."""
+
+    code = "payment_in_flight"
+    title = "A payment of this invoice is under way"
+
+
+def check_no_payment_in_flight(session: Session, invoice: Invoice) -> None:
+    """Refuse to change what an invoice asks for while a charge of it is out at Stripe.
+
+    The attempt's amount was fixed when it was made: crediting or voiding the invoice in
+    the meantime would have the card charged for more than the invoice then asks.
+    """
+    out = sa.or_(
+        PaymentAttempt.status.in_((AttemptStatus.CREATING, AttemptStatus.PENDING)),
+        sa.and_(
+            PaymentAttempt.status == AttemptStatus.SUCCEEDED,
+            PaymentAttempt.settled_at.is_(None),
+        ),
+    )
+    stmt = sa.select(PaymentAttempt.id).where(PaymentAttempt.invoice_id == invoice.id, out)
+    if session.scalars(stmt.limit(1)).first() is not None:
+        raise PaymentInFlight(
+            _("A payment of this invoice is under way; try again once it has settled.")
+        )
 
 
 def credited_fen(session: Session, invoice_id: int) -> int:
@@ -109,6 +137,10 @@ def credit_back(
     )
     left = amount_fen
     for invoice in session.scalars(stmt):
+        try:
+            check_no_payment_in_flight(session, invoice)
+        except PaymentInFlight:
+            continue  # its charge is out at Stripe; the amount it asks for must stay
         share = min(left, creditable_fen(session, invoice))
         if share > 0:
             add_credit_note(session, now, Actor(None), invoice, share, reason)

@@ -46,6 +46,7 @@ from billing.services.bulk import (
 from billing.services.credit_notes import (
     CREDITABLE,
     add_credit_note,
+    check_no_payment_in_flight,
     checked_credit,
 )
 from billing.services.finalization import (
@@ -133,6 +134,9 @@ def _settle(
 def void_invoice(session: Session, clock: Clock, actor: Actor, invoice: Invoice) -> Invoice:
     """Cancel an invoice that should never have been owed; its number stays used."""
     _require(invoice, InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+    session.refresh(invoice, with_for_update=True)
+    _require(invoice, InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE)
+    check_no_payment_in_flight(session, invoice)
     return _settle(session, clock, actor, invoice, InvoiceStatus.VOID, "invoice.voided")
 
 
@@ -162,6 +166,7 @@ def create_credit_note(
     _require(invoice, *CREDITABLE)
     session.refresh(invoice, with_for_update=True)  # two corrections must not both fit
     _require(invoice, *CREDITABLE)  # and a void that got in first wins
+    check_no_payment_in_flight(session, invoice)
     reason = checked_credit(session, invoice, amount_fen, reason)
     note = add_credit_note(session, clock.now(), actor, invoice, amount_fen, reason)
     session.commit()

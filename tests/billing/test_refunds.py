@@ -14,15 +14,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing.models import CreditNote, Invoice, InvoiceStatus
+from billing.payments import refunds
 from billing.payments.attempt_models import PaymentAttempt, PaymentRefund
 from billing.payments.collection import collect
+from billing.payments.config import payment_settings
+from billing.payments.dunning import sweep
 from billing.payments.refunds import refund_credit_note, refund_credit_note_job, refund_key
 from billing.payments.settlement import lock_invoice, settle_success
 from billing.services import invoices
+from billing.services.credit_notes import PaymentInFlight
 from marketplace.audit.models import AuditEntry
 from marketplace.clock import FrozenClock
 from marketplace.events.handlers import handlers_for
 from marketplace.events.models import OutboxEvent
+from marketplace.jobs import RqRunner
 from tests.billing.conftest import ACTOR
 from tests.billing.payment_fixtures import stripe
 from tests.billing.payments_world import give_card, open_invoice, stripe_client
@@ -50,18 +55,18 @@ def _paid_by_card(
 
 
 def _credit(session: Session, clock: FrozenClock, invoice: Invoice, amount_fen: int) -> CreditNote:
-    """Record a credit note and relay its event to the registered handlers, as the relay does."""
+    """Record a credit note, then run the refund job its event queues on a worker."""
     note = invoices.create_credit_note(session, clock, ACTOR, invoice, amount_fen, "outage")
+    refund_credit_note_job(note.id)
+    return note
+
+
+def _event_of(session: Session, note: CreditNote) -> OutboxEvent:
     stmt = sa.select(OutboxEvent).where(
         OutboxEvent.type == "credit_note.created",
         OutboxEvent.payload["credit_note_id"].as_integer() == note.id,
     )
-    event = session.scalars(stmt).one()
-    handlers = handlers_for(event.type)
-    assert handlers, "app.py registers the refund handler"
-    for handler in handlers:
-        handler(session, event)
-    return note
+    return session.scalars(stmt).one()
 
 
 def _stripe_refunds(localstripe: LocalStripe, intent_id: str) -> list[Any]:
@@ -183,3 +188,54 @@ def test_no_refund_for_a_sandbox_invoice_an_open_one_or_one_paid_without_a_card(
 
     assert session.scalar(sa.select(sa.func.count(PaymentRefund.id))) == 0
     assert _stripe_refunds(localstripe, str(attempt.stripe_payment_intent_id)) == []
+
+
+def test_the_credit_note_handler_queues_the_refund_on_a_worker_and_never_runs_it_inline(
+    session: Session, clock: FrozenClock, localstripe: LocalStripe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoice, _ = _paid_by_card(session, clock, localstripe)
+    note = invoices.create_credit_note(session, clock, ACTOR, invoice, 1000, "outage")
+    event = _event_of(session, note)
+    queued: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(refunds, "enqueue", lambda *args, **kwargs: queued.append(args))
+    [handler] = [h for h in handlers_for(event.type) if h is refunds.on_credit_note_created]
+
+    handler(session, event)  # inline: it would commit inside the relay's transaction
+    assert queued == [] and _refunds(session, invoice.id) == []
+    monkeypatch.setattr(refunds, "runner", lambda: RqRunner.__new__(RqRunner))
+    handler(session, event)
+
+    assert queued == [(refund_credit_note_job, note.id)]
+
+
+def test_the_dunning_sweep_refunds_credit_notes_whose_refund_never_reached_stripe(
+    session: Session, clock: FrozenClock, localstripe: LocalStripe
+) -> None:
+    invoice, attempt = _paid_by_card(session, clock, localstripe)
+    note = invoices.create_credit_note(session, clock, ACTOR, invoice, 2500, "outage")
+    assert refunds.forgotten_refunds(session) == [note.id]
+
+    report = sweep(session, clock, stripe_client(localstripe), payment_settings())
+
+    assert report.refunded == 1 and refunds.forgotten_refunds(session) == []
+    [theirs] = _stripe_refunds(localstripe, str(attempt.stripe_payment_intent_id))
+    assert theirs.amount == 2500
+
+
+def test_a_credit_note_or_void_waits_while_a_payment_is_out(
+    session: Session, clock: FrozenClock, localstripe: LocalStripe
+) -> None:
+    client = stripe_client(localstripe)
+    invoice = open_invoice(session, clock)
+    give_card(session, client, invoice.organization_id)
+    attempt = collect(session, clock, client, invoice.id, retry=False)
+    assert attempt is not None and attempt.settled_at is None  # the webhook has not come yet
+
+    with pytest.raises(PaymentInFlight):
+        invoices.create_credit_note(session, clock, ACTOR, invoice, 4000, "outage")
+    with pytest.raises(PaymentInFlight):
+        invoices.void_invoice(session, clock, ACTOR, invoice)
+
+    session.refresh(invoice)
+    assert invoice.status == InvoiceStatus.OPEN and invoice.amount_due_fen == attempt.amount_fen
+    assert session.scalars(sa.select(CreditNote)).all() == []
