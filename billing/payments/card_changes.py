@@ -40,6 +40,8 @@ def invoices_left_unpaid(session: Session, org_id: int) -> list[int]:
             Invoice.amount_due_fen > 0,
             PaymentAttempt.number == latest,
             PaymentAttempt.status == AttemptStatus.FAILED,
+            # Only a settled failure may be retried; an unsettled one is the webhook's to count.
+            PaymentAttempt.settled_at.is_not(None),
         )
         .order_by(Invoice.id)
     )

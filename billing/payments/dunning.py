@@ -163,7 +163,14 @@ def _settle_from_stripe(
         send_attempt(session, clock, client, attempt)  # same key: Stripe gives the same intent
         return 0
     if attempt.stripe_payment_intent_id is None:
-        return 0  # no intent, no webhook to wait for: the failure was settled when made
+        # No intent, so no webhook will ever settle it: a failure without one is counted here.
+        if attempt.status != AttemptStatus.FAILED:
+            return 0
+        invoice = lock_invoice(session, attempt.invoice_id)
+        assert invoice is not None
+        settle_failure(session, clock, settings.policy, invoice, attempt)
+        session.commit()
+        return 1
     result = intents.retrieve_intent(client, attempt.stripe_payment_intent_id)
     record_answer(session, clock, attempt.id, result)
     invoice = lock_invoice(session, attempt.invoice_id)

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 
 from billing.payments import card_changes
 from billing.payments.collection import collect, collect_invoice
+from billing.payments.config import payment_settings
+from billing.payments.settlement import lock_invoice, settle_failure
 from marketplace.clock import FrozenClock
 from tests.billing.payments_world import DECLINED_CARD, give_card, open_invoice, stripe_client
 from tests.localstripe import LocalStripe
@@ -37,6 +39,11 @@ def test_an_invoice_whose_last_attempt_failed_is_retried_when_a_card_becomes_def
     give_card(session, client, invoice.organization_id, DECLINED_CARD)
     failed = collect(session, clock, client, invoice.id, retry=False)
     assert failed is not None and failed.status == "failed"
+    assert card_changes.retry_unpaid(session, invoice.organization_id) == []  # not yet counted
+    locked = lock_invoice(session, invoice.id)
+    assert locked is not None
+    settle_failure(session, clock, payment_settings().policy, locked, failed)  # the webhook's part
+    session.commit()
 
     retried = card_changes.retry_unpaid(session, invoice.organization_id)
 

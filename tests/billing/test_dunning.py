@@ -138,3 +138,33 @@ def test_an_invoice_nobody_charged_is_collected_by_the_sweep(
     assert sweep(session, clock, client, settings).collected == 1
     assert _attempts(session, invoice.id) == [(1, AttemptStatus.SUCCEEDED, False)]
     assert sweep(session, clock, client, settings).collected == 0
+
+
+def test_a_failure_without_a_payment_intent_is_counted_by_the_sweep(
+    app: Flask, session: Session, clock: FrozenClock, localstripe: LocalStripe
+) -> None:
+    client, settings = stripe_client(localstripe), payment_settings(app)
+    invoice = open_invoice(session, clock)
+    # Stripe refused before it made an intent: no webhook will ever settle this attempt.
+    session.add(
+        PaymentAttempt(
+            invoice_id=invoice.id,
+            organization_id=invoice.organization_id,
+            number=1,
+            idempotency_key=f"invoice-{invoice.id}-attempt-1",
+            amount_fen=invoice.amount_due_fen,
+            currency=invoice.currency,
+            status=AttemptStatus.FAILED,
+            failure_code="card_declined",
+            created_at=clock.now(),
+            updated_at=clock.now(),
+        )
+    )
+    session.commit()
+    clock.set(clock.now() + 2 * HOUR)
+
+    assert sweep(session, clock, client, settings).settled == 1
+
+    state = session.get(DunningState, invoice.id)
+    assert state is not None and state.next_retry_at is not None
+    assert _attempts(session, invoice.id) == [(1, AttemptStatus.FAILED, True)]
