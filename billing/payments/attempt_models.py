@@ -45,6 +45,9 @@ class PaymentAttempt(Base):
     number: Mapped[int]
     idempotency_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
     stripe_payment_intent_id: Mapped[str | None] = mapped_column(sa.String(255), unique=True)
+    # The card the attempt was made for, so a resend with its key asks Stripe the same thing.
+    stripe_customer_id: Mapped[str | None] = mapped_column(sa.String(255))
+    stripe_payment_method_id: Mapped[str | None] = mapped_column(sa.String(255))
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     currency: Mapped[str] = mapped_column(sa.String(3))
     status: Mapped[str] = mapped_column(sa.String(16), default=AttemptStatus.CREATING)

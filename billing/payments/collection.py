@@ -93,7 +93,10 @@ def reserve_attempt(
         return None
     number = (latest.number if latest else 0) + 1
     now = clock.now()
+    card = card_on_file(session, invoice.organization_id)
     attempt = PaymentAttempt(
+        stripe_customer_id=card.customer_id if card else None,
+        stripe_payment_method_id=card.payment_method_id if card else None,
         invoice_id=invoice.id,
         organization_id=invoice.organization_id,
         number=number,
@@ -112,10 +115,15 @@ def reserve_attempt(
 def send_attempt(
     session: Session, clock: Clock, client: stripe.StripeClient, attempt: PaymentAttempt
 ) -> PaymentAttempt:
-    """Create the attempt's PaymentIntent at Stripe and record the answer (no card: fail)."""
-    card = card_on_file(session, attempt.organization_id)
-    if card is None:
+    """Create the attempt's PaymentIntent at Stripe and record the answer (no card: fail).
+
+    The card is the one taken when the attempt was reserved: a resend with the same key must
+    ask Stripe exactly what the first send asked, or Stripe refuses the key.
+    """
+    customer_id, method_id = attempt.stripe_customer_id, attempt.stripe_payment_method_id
+    if customer_id is None or method_id is None:
         return _fail_without_card(session, clock, attempt)
+    card = CardOnFile(customer_id, method_id)
     metadata = {
         "invoice_id": str(attempt.invoice_id),
         "attempt_key": attempt.idempotency_key,

@@ -41,6 +41,8 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("idempotency_key", sa.String(length=100), nullable=False),
         sa.Column("stripe_payment_intent_id", sa.String(length=255), nullable=True),
+        sa.Column("stripe_customer_id", sa.String(length=255), nullable=True),
+        sa.Column("stripe_payment_method_id", sa.String(length=255), nullable=True),
         sa.Column("amount_fen", sa.BigInteger(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),

@@ -143,3 +143,20 @@ def test_the_finalized_handler_queues_only_live_invoices_with_something_due(
 
 def test_attempt_keys_name_the_invoice_and_the_attempt() -> None:
     assert attempt_key(42, 3) == "invoice-42-attempt-3"
+
+
+def test_a_resent_attempt_asks_for_the_card_it_was_made_for(
+    session: Session, clock: FrozenClock, localstripe: LocalStripe
+) -> None:
+    client = stripe_client(localstripe)
+    invoice = open_invoice(session, clock)
+    first_card = give_card(session, client, invoice.organization_id)
+    attempt = collection.reserve_attempt(session, clock, invoice.id, retry=False)
+    assert attempt is not None and attempt.status == AttemptStatus.CREATING
+    give_card(session, client, invoice.organization_id)  # a new default before the send
+
+    sent = collection.send_attempt(session, clock, client, attempt)
+
+    intent = client.v1.payment_intents.retrieve(str(sent.stripe_payment_intent_id))
+    assert intent.payment_method == first_card.stripe_payment_method_id
+    assert attempt.stripe_payment_method_id == first_card.stripe_payment_method_id
