@@ -2,10 +2,13 @@
 
 Stripe's side is every PaymentIntent of the account whose metadata names one of our
 invoices (the collection puts invoice_id there), plus each intent an attempt recorded.
-Our side is every live invoice that is open or paid, with its attempts. A mismatch is:
+Our side is every live finalized invoice (open, paid, void or uncollectible), with its
+attempts. A mismatch is:
 
 - paid_here_not_there: paid here by a card attempt, but no intent of it succeeded at Stripe;
 - succeeded_there_open_here: an intent of the invoice succeeded, but it is still open here;
+- charged_but_closed_here: an intent succeeded for an invoice voided or written off here,
+  so the firm paid for nothing it owes and is due a refund;
 - amount_differs: the intent that succeeded took another amount than the attempt asked for;
 - paid_twice: more than one intent of the invoice succeeded;
 - status_differs: an attempt says succeeded or failed and Stripe now says otherwise;
@@ -73,14 +76,17 @@ def stripe_side(
     return found
 
 
+CLOSED_UNPAID = (InvoiceStatus.VOID, InvoiceStatus.UNCOLLECTIBLE)
+
+
 def reconcile(session: Session, client: stripe.StripeClient) -> ReconciliationReport:
-    """Compare our open and paid live invoices and their attempts with Stripe's intents."""
+    """Compare our finalized live invoices and their attempts with Stripe's intents."""
     invoices = {
         i.id: i
         for i in session.scalars(
             sa.select(Invoice).where(
                 Invoice.sandbox.is_(False),
-                Invoice.status.in_((InvoiceStatus.OPEN, InvoiceStatus.PAID)),
+                Invoice.status != InvoiceStatus.DRAFT,
             )
         )
     }
@@ -148,6 +154,10 @@ def _invoice_mismatches(
         if invoice.status == InvoiceStatus.OPEN and paid_there:
             found.append(
                 Mismatch("succeeded_there_open_here", invoice.id, paid_there[0], "open here")
+            )
+        if invoice.status in CLOSED_UNPAID and paid_there:
+            found.append(
+                Mismatch("charged_but_closed_here", invoice.id, paid_there[0], invoice.status)
             )
         if invoice.status == InvoiceStatus.PAID and invoice.id in charged and not paid_there:
             found.append(

@@ -68,6 +68,21 @@ def test_each_kind_of_disagreement_is_reported(
     }
 
 
+def test_money_taken_on_an_invoice_closed_here_is_reported(
+    session: Session, clock: FrozenClock, localstripe: LocalStripe
+) -> None:
+    voided, _ = _charged(session, clock, localstripe)  # succeeded at Stripe
+    written_off, _ = _charged(session, clock, localstripe)
+    voided.status = InvoiceStatus.VOID  # as if it had been closed while the webhook was lost
+    written_off.status = InvoiceStatus.UNCOLLECTIBLE
+    session.flush()
+
+    assert _kinds(session, localstripe, voided, written_off) == {
+        ("charged_but_closed_here", voided.id),
+        ("charged_but_closed_here", written_off.id),
+    }
+
+
 @pytest.fixture
 def gateway_on_localstripe(app: Flask, localstripe: LocalStripe) -> Iterator[None]:
     """Point the app's Stripe gateway at the run's localstripe for one test."""
