@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from billing.models import Subscription
 from billing.payments import services as cards
+from billing.payments.card_changes import retry_unpaid
 from billing.payments.card_rules import needs_card
 from billing.services import subscriptions
 from billing.services.overview import SubscribeOffer, live_subscription, subscribe_offer
@@ -116,11 +117,14 @@ def subscribe(
         if checkout.needs_card:
             _card_on_file(session, clock, actor, org_id, payment)
         # subscribe() commits: the card row and the subscription land together.
-        return subscriptions.subscribe(session, clock, actor, org_id, plan_id, chosen)
+        subscription = subscriptions.subscribe(session, clock, actor, org_id, plan_id, chosen)
     except AppError:
         if card_step.is_active:
             card_step.rollback()  # a card recorded above goes with the refused subscription
         raise
+    if isinstance(payment, NewCard):
+        retry_unpaid(session, org_id)  # the new default card settles what was refused before
+    return subscription
 
 
 def _card_on_file(
