@@ -39,6 +39,8 @@ from marketplace.webhooks.api import bp as webhooks_api_bp
 from marketplace.webhooks.relay import init_relay
 from marketplace.webhooks.views import bp as webhooks_bp
 from sso.api import bp as sso_api_bp
+from sso.cli import cli as sso_cli
+from sso.jwks_views import bp as jwks_bp
 from sso.oauth import bp as oauth_bp
 from sso.oauth import init_sso
 from sso.views import bp as sso_bp
@@ -51,6 +53,7 @@ BLUEPRINTS = (
     console_bp,
     sso_bp,
     oauth_bp,
+    jwks_bp,
     sso_api_bp,
     storefront_bp,
     catalog_review_bp,
@@ -97,5 +100,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_handler("invoice.finalized", on_invoice_finalized)
     register_handler("credit_note.created", on_credit_note_created)
     cli.register(app)
+    app.cli.add_command(sso_cli)
     register_demo_loader(load_catalog_demo)
     return app

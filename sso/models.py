@@ -1,13 +1,14 @@
-"""Vendor API clients and the bearer tokens issued to them."""
+"""Vendor API clients and the bearer tokens issued to them; the provider's signing keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from marketplace.db import Base
+from marketplace.db import Base, check_in
 from marketplace.orgs.models import Organization
 
 
@@ -61,3 +62,39 @@ class AccessToken(Base):
     revoked_at: Mapped[datetime | None]
 
     client: Mapped[ApiClient] = relationship()
+
+
+class SigningKeyStatus(StrEnum):
+    """Where a signing key is in its life: signing, still published, or gone."""
+
+    ACTIVE = "active"
+    RETIRING = "retiring"
+    RETIRED = "retired"
+
+
+class SigningKey(Base):
+    """A key the provider signs tokens with; the private half is stored sealed."""
+
+    __tablename__ = "signing_keys"
+    __table_args__ = (
+        sa.CheckConstraint(check_in("status", SigningKeyStatus), name="status"),
+        sa.CheckConstraint("algorithm = 'RS256'", name="algorithm"),
+        # Tokens are signed by one key at a time; two active keys would be a race lost.
+        sa.Index(
+            "uq_signing_keys_one_active",
+            "status",
+            unique=True,
+            postgresql_where=sa.text("status = 'active'"),
+            sqlite_where=sa.text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    algorithm: Mapped[str] = mapped_column(sa.String(10))
+    private_key_sealed: Mapped[str] = mapped_column(sa.Text)
+    public_jwk: Mapped[dict[str, str]] = mapped_column(sa.JSON)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime]
+    activated_at: Mapped[datetime]
+    retire_after: Mapped[datetime | None]

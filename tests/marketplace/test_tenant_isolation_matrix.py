@@ -57,6 +57,7 @@ PUBLIC_ENDPOINTS = frozenset(
         "accounts.forgot_password",
         "accounts.reset_password",
         "oauth.token",
+        "jwks.jwks",
         "api_docs.openapi_json",
         "api_docs.docs",
         "storefront.services",
