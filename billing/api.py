@@ -12,7 +12,6 @@ for subscriptions and sandbox firms.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from flask import request
@@ -50,11 +49,18 @@ from billing.services.vendor_reads import (
     subscriptions_page,
     usage_records_page,
 )
-from billing.usage import ID_MAX, MAX_RECORDS, Outcome
-from marketplace.api import api_blueprint, api_caller, load_body, load_query, require_token
-from marketplace.audit.services import Actor
+from billing.usage import MAX_RECORDS, Outcome
+from marketplace.api import (
+    CallingVendor,
+    api_blueprint,
+    calling_vendor,
+    known_id,
+    load_body,
+    load_query,
+    require_token,
+)
 from marketplace.clock import current_clock
-from marketplace.errors import Forbidden, NotFound, ValidationFailed
+from marketplace.errors import Forbidden, ValidationFailed
 from marketplace.extensions import db
 from marketplace.idempotency import idempotent
 from marketplace.openapi import documented
@@ -67,32 +73,16 @@ SUBS_READ, SUBS_WRITE = "subscriptions:read", "subscriptions:write"
 Answer = tuple[dict[str, Any], int]
 
 
-@dataclass(frozen=True)
-class Vendor:
-    """The vendor the calling client acts for, as the audit names it, and the client's mode."""
-
-    actor: Actor
-    id: int
-    sandbox: bool
-
-
-def _vendor() -> Vendor:
-    caller = api_caller()
-    return Vendor(Actor(None, caller.organization_id), caller.organization_id, caller.sandbox)
-
-
-def _sandbox_vendor() -> Vendor:
+def _sandbox_vendor() -> CallingVendor:
     """Return the calling vendor, refusing a live client: the sandbox is for sandbox clients."""
-    vendor = _vendor()
+    vendor = calling_vendor()
     if not vendor.sandbox:
         raise Forbidden(_("Only sandbox API clients may use the sandbox."))
     return vendor
 
 
 def _known_subscription_id(subscription_id: int) -> int:
-    if subscription_id > ID_MAX:
-        raise NotFound(_("No such subscription."))
-    return subscription_id
+    return known_id(subscription_id, _("No such subscription."))
 
 
 def _records() -> list[Any]:
@@ -147,7 +137,7 @@ def post_usage() -> dict[str, Any]:
     envelope answers 422.
     """
     records = _records()
-    vendor = _vendor()
+    vendor = calling_vendor()
     batch = record_usage(db.session(), current_clock(), vendor.id, vendor.sandbox, records)
     return _batch_body(batch)
 
@@ -161,7 +151,7 @@ def list_usage_records() -> dict[str, Any]:
     from and to bound the time the records were received.
     """
     query = load_query(UsageRecordsQuerySchema())
-    vendor = _vendor()
+    vendor = calling_vendor()
     wanted = RecordFilter(
         query["status"], query["subscription_id"], query["received_from"], query["received_to"]
     )
@@ -179,7 +169,7 @@ def show_period_usage(subscription_id: int) -> dict[str, Any]:
     Each dimension gives the aggregated quantity, the quantity the plan includes and the
     amount rated so far (nothing during a trial).
     """
-    vendor = _vendor()
+    vendor = calling_vendor()
     usage = period_usage(
         db.session(), vendor.id, vendor.sandbox, _known_subscription_id(subscription_id)
     )
@@ -198,7 +188,7 @@ def _subscription(subscription: Any) -> dict[str, Any]:
 def list_subscriptions() -> dict[str, Any]:
     """List subscriptions to the vendor's listings, oldest first, a page at a time."""
     query = load_query(SubscriptionQuerySchema())
-    vendor = _vendor()
+    vendor = calling_vendor()
     page = subscriptions_page(
         db.session(),
         vendor.id,
@@ -215,7 +205,7 @@ def list_subscriptions() -> dict[str, Any]:
 @require_token(SUBS_READ)
 def show_subscription(subscription_id: int) -> dict[str, Any]:
     """Show a subscription: plan code and version, seats and who holds them, its period."""
-    vendor = _vendor()
+    vendor = calling_vendor()
     subscription = subscription_of_vendor(
         db.session(), vendor.id, _known_subscription_id(subscription_id), sandbox=vendor.sandbox
     )
@@ -227,7 +217,7 @@ def show_subscription(subscription_id: int) -> dict[str, Any]:
 @require_token(SUBS_WRITE)
 def activate_subscription(subscription_id: int) -> dict[str, Any]:
     """Start a pending subscription you have provisioned: its trial, or its first period."""
-    vendor = _vendor()
+    vendor = calling_vendor()
     subscription = activate(
         db.session(),
         current_clock(),

@@ -9,7 +9,6 @@ Idempotency-Key.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from catalog.api_paths import known_listing_id, known_plan_code
@@ -32,8 +31,13 @@ from catalog.services.listing_pages import listing_page
 from catalog.services.listings import create_listing, listing_of, update_draft
 from catalog.services.plans import add_plan, revise_plan
 from catalog.services.review import delist, submit_for_review
-from marketplace.api import api_blueprint, api_caller, load_body, load_query, require_token
-from marketplace.audit.services import Actor
+from marketplace.api import (
+    api_blueprint,
+    calling_vendor,
+    load_body,
+    load_query,
+    require_token,
+)
 from marketplace.clock import current_clock
 from marketplace.extensions import db
 from marketplace.idempotency import idempotent
@@ -44,23 +48,6 @@ bp = api_blueprint("catalog_api", __name__)
 TAGS = ["listings"]
 READ, WRITE = "catalog:read", "catalog:write"
 Answer = tuple[dict[str, Any], int]
-
-
-@dataclass(frozen=True)
-class Vendor:
-    """The vendor the calling client acts for, as the audit names it, and the client's mode."""
-
-    actor: Actor
-    id: int
-    sandbox: bool
-    client_id: str
-
-
-def _vendor() -> Vendor:
-    """Return the vendor of the calling client, its audit actor and the client's mode."""
-    caller = api_caller()
-    actor = Actor(None, caller.organization_id)
-    return Vendor(actor, caller.organization_id, caller.sandbox, caller.client_id)
 
 
 def _listing(listing: Listing) -> dict[str, Any]:
@@ -79,7 +66,7 @@ def _plan(plan: Plan) -> dict[str, Any]:
 def list_listings() -> dict[str, Any]:
     """List the calling vendor's listings, oldest first, a page at a time."""
     query = load_query(ListingQuerySchema())
-    vendor = _vendor()
+    vendor = calling_vendor()
     page = listing_page(
         db.session(), vendor.id, requested_page(), query["status"], sandbox=vendor.sandbox
     )
@@ -94,7 +81,7 @@ def list_listings() -> dict[str, Any]:
 def create_listing_draft() -> Answer:
     """Create a listing as a draft with its first content."""
     content = load_body(ListingCreateSchema())
-    vendor = _vendor()
+    vendor = calling_vendor()
     listing = create_listing(
         db.session(), current_clock(), vendor.actor, vendor.id, content, sandbox=vendor.sandbox
     )
@@ -106,7 +93,7 @@ def create_listing_draft() -> Answer:
 @require_token(READ)
 def show_listing(listing_id: int) -> dict[str, Any]:
     """Show a listing: its status, the operator's reason if rejected, its versions and plans."""
-    vendor = _vendor()
+    vendor = calling_vendor()
     return _listing(
         listing_of(db.session(), vendor.id, known_listing_id(listing_id), sandbox=vendor.sandbox)
     )
@@ -118,7 +105,7 @@ def show_listing(listing_id: int) -> dict[str, Any]:
 def update_listing_draft(listing_id: int) -> dict[str, Any]:
     """Change content fields of the listing's draft; a published listing gets a new draft."""
     changes = load_body(ListingUpdateSchema())
-    vendor = _vendor()
+    vendor = calling_vendor()
     version = update_draft(
         db.session(),
         current_clock(),
@@ -138,7 +125,7 @@ def update_listing_draft(listing_id: int) -> dict[str, Any]:
 def add_listing_plan(listing_id: int) -> Answer:
     """Add a draft plan with its price components to the listing."""
     terms = load_body(PlanCreateSchema())
-    vendor = _vendor()
+    vendor = calling_vendor()
     plan = add_plan(
         db.session(),
         current_clock(),
@@ -157,7 +144,7 @@ def add_listing_plan(listing_id: int) -> Answer:
 def revise_listing_plan(listing_id: int, code: str) -> dict[str, Any]:
     """Replace a plan's terms: a draft plan in place, a published plan as its next version."""
     terms = load_body(PlanTermsSchema())
-    vendor = _vendor()
+    vendor = calling_vendor()
     plan = revise_plan(
         db.session(),
         current_clock(),
@@ -180,7 +167,7 @@ def submit_listing(listing_id: int) -> dict[str, Any]:
 
     A sandbox client's listing needs no operator: submitting it publishes it at once.
     """
-    vendor = _vendor()
+    vendor = calling_vendor()
     listing = submit_for_review(
         db.session(),
         current_clock(),
@@ -198,7 +185,7 @@ def submit_listing(listing_id: int) -> dict[str, Any]:
 @require_token(WRITE)
 def delist_listing(listing_id: int) -> dict[str, Any]:
     """Take the vendor's published listing off the storefront."""
-    vendor = _vendor()
+    vendor = calling_vendor()
     listing = delist(
         db.session(),
         current_clock(),

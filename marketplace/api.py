@@ -21,7 +21,8 @@ from flask import Blueprint, Flask, Response, g, request
 from marshmallow import Schema, ValidationError
 
 from marketplace import api_docs
-from marketplace.errors import AppError, Unauthorized, ValidationFailed, problem_response
+from marketplace.audit.services import Actor
+from marketplace.errors import AppError, NotFound, Unauthorized, ValidationFailed, problem_response
 from marketplace.extensions import csrf
 from marketplace.openapi import mark_required_scopes
 from marketplace.ratelimit import api_rate_limit
@@ -166,6 +167,34 @@ def api_caller() -> ApiCaller:
     if not isinstance(caller, ApiCaller):
         raise Unauthorized("This endpoint needs an access token.")
     return caller
+
+
+# The largest id an integer primary key holds: a larger one names no row, of anyone.
+ROW_ID_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class CallingVendor:
+    """The vendor the calling client acts for, as the audit names it, and the client's mode."""
+
+    actor: Actor
+    id: int
+    sandbox: bool
+    client_id: str
+
+
+def calling_vendor() -> CallingVendor:
+    """Return the vendor of the calling client, its audit actor and the client's mode."""
+    caller = api_caller()
+    actor = Actor(None, caller.organization_id)
+    return CallingVendor(actor, caller.organization_id, caller.sandbox, caller.client_id)
+
+
+def known_id(identifier: int, message: str | None = None) -> int:
+    """Return an id in a row id's range, or raise NotFound without asking the database."""
+    if identifier > ROW_ID_MAX:
+        raise NotFound(message)
+    return identifier
 
 
 def api_blueprint(name: str, import_name: str) -> Blueprint:

@@ -13,10 +13,16 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from marketplace.api import api_blueprint, api_caller, load_body, load_query, require_token
+from marketplace.api import (
+    api_blueprint,
+    api_caller,
+    known_id,
+    load_body,
+    load_query,
+    require_token,
+)
 from marketplace.audit.services import Actor
 from marketplace.clock import current_clock
-from marketplace.errors import NotFound
 from marketplace.extensions import db
 from marketplace.idempotency import idempotent, idempotent_withholding
 from marketplace.openapi import documented
@@ -52,12 +58,6 @@ def _owner() -> services.Owner:
 
 def _actor() -> Actor:
     return Actor(None, api_caller().organization_id)
-
-
-def _known(identifier: int) -> int:
-    if identifier > ID_MAX:
-        raise NotFound()
-    return identifier
 
 
 def _deliveries(items: list[WebhookDelivery]) -> list[dict[str, Any]]:
@@ -101,7 +101,7 @@ def create_endpoint() -> Answer:
 @require_token(READ)
 def show_endpoint(endpoint_id: int) -> dict[str, Any]:
     """Show one of your endpoints."""
-    endpoint = services.endpoint_of(db.session(), _owner(), _known(endpoint_id))
+    endpoint = services.endpoint_of(db.session(), _owner(), known_id(endpoint_id))
     dumped: dict[str, Any] = EndpointSchema().dump(endpoint_data(endpoint))
     return dumped
 
@@ -113,7 +113,7 @@ def update_endpoint(endpoint_id: int) -> dict[str, Any]:
     """Change an endpoint's URL, event types or description, or disable or enable it."""
     changes = load_body(EndpointUpdateSchema())
     endpoint = services.update_endpoint(
-        db.session(), current_clock(), _actor(), _owner(), _known(endpoint_id), changes
+        db.session(), current_clock(), _actor(), _owner(), known_id(endpoint_id), changes
     )
     dumped: dict[str, Any] = EndpointSchema().dump(endpoint_data(endpoint))
     return dumped
@@ -124,7 +124,9 @@ def update_endpoint(endpoint_id: int) -> dict[str, Any]:
 @require_token(WRITE)
 def delete_endpoint(endpoint_id: int) -> tuple[str, int]:
     """Delete an endpoint with its deliveries and their log."""
-    services.delete_endpoint(db.session(), current_clock(), _actor(), _owner(), _known(endpoint_id))
+    services.delete_endpoint(
+        db.session(), current_clock(), _actor(), _owner(), known_id(endpoint_id)
+    )
     return "", 204
 
 
@@ -144,7 +146,7 @@ def rotate_secret(endpoint_id: int) -> dict[str, Any]:
         current_clock(),
         _actor(),
         _owner(),
-        _known(endpoint_id),
+        known_id(endpoint_id),
         overlap=timedelta(hours=wanted["overlap_hours"]),
     )
     dumped: dict[str, Any] = EndpointWithSecretSchema().dump(
@@ -159,7 +161,7 @@ def rotate_secret(endpoint_id: int) -> dict[str, Any]:
 def list_deliveries(endpoint_id: int) -> dict[str, Any]:
     """List an endpoint's deliveries, newest first, each with every attempt's log."""
     load_query(PageQuerySchema())
-    page = services.deliveries_page(db.session(), _owner(), _known(endpoint_id), requested_page())
+    page = services.deliveries_page(db.session(), _owner(), known_id(endpoint_id), requested_page())
     return page_body(_deliveries(page.items), page.next_key)
 
 
@@ -170,7 +172,7 @@ def list_deliveries(endpoint_id: int) -> dict[str, Any]:
 def send_test_event(endpoint_id: int) -> Answer:
     """Send the endpoint a webhook.test event now (even while it is failing)."""
     delivery = redelivery.send_test_event(
-        db.session(), current_clock(), _actor(), _owner(), _known(endpoint_id)
+        db.session(), current_clock(), _actor(), _owner(), known_id(endpoint_id)
     )
     return _deliveries([delivery])[0], 202
 
@@ -189,7 +191,7 @@ def redeliver_event(event_id: int) -> Answer:
         current_clock(),
         _actor(),
         _owner(),
-        _known(event_id),
+        known_id(event_id),
         endpoint_id=wanted["endpoint_id"],
     )
     return {"data": _deliveries(deliveries)}, 202
