@@ -43,6 +43,14 @@ from sso.cli import cli as sso_cli
 from sso.jwks_views import bp as jwks_bp
 from sso.oauth import bp as oauth_bp
 from sso.oauth import init_sso
+from sso.provider.launch import bp as launch_bp
+from sso.provider.revocation import (
+    ENDING_EVENTS,
+    SEAT_EVENT,
+    on_seat_unassigned,
+    on_subscription_ended,
+)
+from sso.provider.views import bp as provider_bp
 from sso.views import bp as sso_bp
 
 BLUEPRINTS = (
@@ -70,6 +78,8 @@ BLUEPRINTS = (
     webhooks_bp,
     webhooks_api_bp,
     stripe_webhooks_bp,
+    provider_bp,
+    launch_bp,
 )
 
 
@@ -99,6 +109,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_relay(app)
     register_handler("invoice.finalized", on_invoice_finalized)
     register_handler("credit_note.created", on_credit_note_created)
+    for event_type in ENDING_EVENTS:
+        register_handler(event_type, on_subscription_ended)
+    register_handler(SEAT_EVENT, on_seat_unassigned)
     cli.register(app)
     app.cli.add_command(sso_cli)
     register_demo_loader(load_catalog_demo)

@@ -7,10 +7,13 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import context
 
-import billing.models  # noqa: F401
+import billing.models
+import billing.payments.attempt_models
+import billing.payments.models  # noqa: F401
 import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401  (fills the metadata for autogenerate)
-import sso.models  # noqa: F401
+import sso.models
+import sso.provider.models  # noqa: F401
 from marketplace.db import Base, UTCDateTime
 from marketplace.settings import settings_from_env
 

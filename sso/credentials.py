@@ -14,6 +14,10 @@ import secrets
 CLIENT_ID_PREFIX = "ys_"
 CLIENT_SECRET_PREFIX = "yss_"  # noqa: S105 (a prefix, not a secret)
 ACCESS_TOKEN_PREFIX = "yat_"  # noqa: S105 (a prefix, not a token)
+APP_CLIENT_ID_PREFIX = "ysa_"
+APP_ACCESS_TOKEN_PREFIX = "yua_"  # noqa: S105 (a prefix, not a token)
+REFRESH_TOKEN_PREFIX = "yrt_"  # noqa: S105 (a prefix, not a token)
+CODE_PREFIX = "yac_"
 
 
 def new_client_id() -> str:
@@ -29,6 +33,31 @@ def new_client_secret() -> str:
 def new_access_token() -> str:
     """Return a fresh bearer token of 32 random bytes."""
     return ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_app_client_id() -> str:
+    """Return a fresh public client id for a vendor app."""
+    return APP_CLIENT_ID_PREFIX + secrets.token_urlsafe(16)
+
+
+def new_app_access_token() -> str:
+    """Return a fresh access token of a user's grant to an app."""
+    return APP_ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_refresh_token() -> str:
+    """Return a fresh refresh token."""
+    return REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def new_authorization_code() -> str:
+    """Return a fresh authorization code."""
+    return CODE_PREFIX + secrets.token_urlsafe(32)
+
+
+def is_app_client_id(client_id: str) -> bool:
+    """Tell whether a client id names a vendor app rather than an API client."""
+    return client_id.startswith(APP_CLIENT_ID_PREFIX)
 
 
 def digest(value: str) -> str:

@@ -14,8 +14,12 @@ from marketplace.api import REALM, ApiCaller, ApiTokenValidator, require_token
 from marketplace.clock import current_clock
 from marketplace.extensions import csrf, db
 from sso import tokens
-from sso.credentials import new_access_token
+from sso.credentials import is_app_client_id, new_access_token
 from sso.models import ApiClient
+from sso.provider import server as provider
+from sso.provider.apps import app_client_by_client_id
+from sso.provider.claims import SUPPORTED_SCOPES
+from sso.provider.server import AppOAuthClient
 from sso.scopes import ALLOWED_SCOPES, scope_list, scope_string
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
@@ -63,6 +67,10 @@ class OAuthClient(ClientMixin):
         """Allow only the client-credentials grant."""
         return grant_type == GRANT_TYPE
 
+    def refusal(self) -> str | None:
+        """Say why the client may get no token now: revoked, or its vendor suspended."""
+        return tokens.client_refusal(self.row)
+
 
 class VendorClientCredentialsGrant(ClientCredentialsGrant):
     """The client-credentials grant, with scopes bounded by what the client was given."""
@@ -83,8 +91,11 @@ class VendorClientCredentialsGrant(ClientCredentialsGrant):
 class VendorAuthorizationServer(AuthorizationServer):
     """Authlib's server over our clients and tokens, with refusals that say why."""
 
-    def query_client(self, client_id: str) -> OAuthClient | None:
-        """Return the client with that public id, if any."""
+    def query_client(self, client_id: str) -> OAuthClient | AppOAuthClient | None:
+        """Return the API client or vendor app client with that public id, if any."""
+        if is_app_client_id(client_id):
+            app = app_client_by_client_id(db.session(), client_id)
+            return AppOAuthClient(app) if app else None
         row = tokens.client_by_client_id(db.session(), client_id)
         return OAuthClient(row) if row else None
 
@@ -101,7 +112,7 @@ class VendorAuthorizationServer(AuthorizationServer):
     def authenticate_client(self, request: Any, methods: list[str], endpoint: str = "token") -> Any:
         """Authenticate the client, then refuse a revoked one or one of a suspended vendor."""
         client = super().authenticate_client(request, methods, endpoint)
-        refusal = tokens.client_refusal(client.row)
+        refusal = client.refusal()
         if refusal is not None:
             raise InvalidClientError(status_code=401, description=refusal)
         return client
@@ -146,11 +157,12 @@ def build_server(app: Flask) -> VendorAuthorizationServer:
     """Make the authorization server for app: client credentials only, our token format."""
     server = VendorAuthorizationServer()
     server.init_app(app)
-    server.scopes_supported = list(ALLOWED_SCOPES)
+    server.scopes_supported = [*ALLOWED_SCOPES, *SUPPORTED_SCOPES]
     server.register_token_generator(
         "default", BearerTokenGenerator(_access_token, None, _token_lifetime)
     )
     server.register_grant(VendorClientCredentialsGrant)
+    provider.register(server)
     return server
 
 
@@ -162,7 +174,7 @@ def init_sso(app: Flask) -> None:
 
 @bp.post("/oauth/token")
 def token() -> Response:
-    """Issue an access token by the client-credentials grant (RFC 6749 section 4.4)."""
+    """Issue tokens: client credentials (RFC 6749 4.4), authorization code and refresh."""
     server: VendorAuthorizationServer = current_app.extensions["oauth_server"]
     response: Response = server.create_token_response()
     return response

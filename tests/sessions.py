@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import secrets
+from datetime import datetime
+
 from flask.testing import FlaskClient
 
+from marketplace.accounts.access import AUTH_TIME_KEY, SESSION_ID_KEY
 from marketplace.accounts.models import User
 from marketplace.orgs.models import Organization
 
 
 def sign_in(
-    client: FlaskClient, user: User, org: Organization | None = None, lang: str = "en"
+    client: FlaskClient,
+    user: User,
+    org: Organization | None = None,
+    lang: str = "en",
+    *,
+    signed_in_at: datetime | None = None,
 ) -> None:
-    """Start a fresh session for user on the client, acting for org when given, in a language."""
+    """Start a fresh session for user on the client, acting for org when given, in a language.
+
+    With signed_in_at the session also carries the sign-in's id and moment, as a password
+    sign-in leaves them, which single sign-on reports to apps.
+    """
     with client.session_transaction() as browser:
         browser.clear()
         browser["_user_id"] = user.get_id()
@@ -19,6 +32,9 @@ def sign_in(
         browser["lang"] = lang
         if org is not None:
             browser["org_id"] = org.id
+        if signed_in_at is not None:
+            browser[SESSION_ID_KEY] = secrets.token_urlsafe(16)
+            browser[AUTH_TIME_KEY] = int(signed_in_at.timestamp())
 
 
 def sign_out(client: FlaskClient, lang: str = "en") -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -12,12 +14,16 @@ from flask_login import current_user, login_user, logout_user
 
 from marketplace.accounts.errors import EmailNotConfirmed
 from marketplace.accounts.models import User
+from marketplace.clock import current_clock
 from marketplace.errors import Unauthorized
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 # Keys that describe the browser rather than who is signed in; they survive a sign-in or out.
 KEPT_SESSION_KEYS = ("lang",)
+# The sign-in's own id and moment, which single sign-on reports as `sid` and `auth_time`.
+SESSION_ID_KEY = "sid"
+AUTH_TIME_KEY = "auth_time"
 
 
 def _clear_session() -> None:
@@ -30,6 +36,20 @@ def start_session(user: User, *, remember: bool = False) -> None:
     """Sign user in on a fresh session, so nothing from before the sign-in carries over."""
     _clear_session()
     login_user(user, remember=remember, force=False, fresh=True)
+    session[SESSION_ID_KEY] = secrets.token_urlsafe(24)
+    session[AUTH_TIME_KEY] = int(current_clock().now().timestamp())
+
+
+def session_id() -> str | None:
+    """Return the id of the current sign-in, if any."""
+    value = session.get(SESSION_ID_KEY)
+    return value if isinstance(value, str) else None
+
+
+def authenticated_at() -> datetime | None:
+    """Return when the current user signed in on this session, if known."""
+    value = session.get(AUTH_TIME_KEY)
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else None
 
 
 def end_session() -> None:

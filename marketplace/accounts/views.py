@@ -127,7 +127,7 @@ def _invalid_link(error: InvalidLink, purpose: str) -> ResponseReturnValue:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """Show the sign-in form and sign the user in, under the failed-attempt throttle."""
-    form = LoginForm(next=request.args.get("next", ""))
+    form = LoginForm(next=request.args.get("next", ""), email=request.args.get("email", ""))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(_text(form.next), _home()))
     if form.validate_on_submit():

@@ -58,6 +58,13 @@ PUBLIC_ENDPOINTS = frozenset(
         "accounts.reset_password",
         "oauth.token",
         "jwks.jwks",
+        # The OpenID provider's endpoints: clients authenticate, bearers present tokens.
+        "provider.discovery",
+        "provider.authorize",
+        "provider.userinfo",
+        "provider.revoke",
+        "provider.introspect",
+        "provider.logout",
         "api_docs.openapi_json",
         "api_docs.docs",
         "storefront.services",
@@ -94,6 +101,7 @@ URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     # Firm B's subscription to vendor W, and the sandbox one of W's test firm.
     ("subscriptions", "subscription_id"): lambda b: list(b.billed.subscription_ids),
     ("billing_api", "subscription_id"): lambda b: list(b.billed.subscription_ids),
+    ("launch", "subscription_id"): lambda b: list(b.billed.subscription_ids),
     # Firm B's own plan is on W's public storefront, which any firm may buy: the plan named
     # here is the sandbox plan only W's test firm may buy, and no one else may find.
     ("subscriptions", "plan_id"): lambda b: [b.billed.sandbox_plan_id],

@@ -161,18 +161,25 @@ def test_a_client_of_a_suspended_vendor_gets_no_token(
     assert "suspended" in body["error_description"]
 
 
-def test_a_grant_type_other_than_client_credentials_is_unsupported(
+def test_a_grant_type_other_than_client_credentials_is_refused_to_an_api_client(
     client: FlaskClient, session: Session
 ) -> None:
     issued = make_client(make_vendor())
+    expected = {
+        "password": "unsupported_grant_type",
+        "": "unsupported_grant_type",
+        # The server knows these grants (for vendor apps), but an API client may not use them.
+        "authorization_code": "unauthorized_client",
+        "refresh_token": "unauthorized_client",
+    }
 
-    for grant_type in ("password", "authorization_code", "refresh_token", ""):
+    for grant_type, error in expected.items():
         response = request_token(
             client, issued.client.client_id, issued.secret, grant_type=grant_type
         )
 
         assert response.status_code == 400, grant_type
-        assert response.get_json()["error"] == "unsupported_grant_type"
+        assert response.get_json()["error"] == error, grant_type
     assert tokens_of(session, issued.client) == []
 
 

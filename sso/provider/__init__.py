@@ -1,0 +1,1 @@
+"""The OpenID Connect provider: signs SME users into the vendor apps their firm subscribed to."""

@@ -1,0 +1,89 @@
+"""What the authorization endpoint must do about sign-in before it may answer (OIDC Core 3.1.2).
+
+Pure: given the request's `prompt`, `max_age` and hints and what the browser session holds,
+say whether to go on, to ask the user to sign in (again), or to answer with an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+KNOWN_PROMPTS = frozenset({"none", "login", "consent", "select_account"})
+
+
+class Step(StrEnum):
+    """The next step at the authorization endpoint."""
+
+    PROCEED = "proceed"
+    SIGN_IN = "sign_in"
+    LOGIN_REQUIRED = "login_required"
+    INVALID = "invalid_request"
+
+
+@dataclass(frozen=True)
+class SignInState:
+    """What the browser session says about the user, and whether the hints fit them."""
+
+    signed_in: bool
+    auth_time: datetime | None
+    hints_match: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The step, and why, for an error description or the log."""
+
+    step: Step
+    reason: str = ""
+
+
+def parse_prompt(raw: str | None) -> frozenset[str]:
+    """Split a prompt parameter into its values."""
+    return frozenset((raw or "").split())
+
+
+def parse_max_age(raw: str | None) -> int | None:
+    """Read max_age as whole seconds, or None when absent; raise ValueError when malformed."""
+    if raw is None or raw == "":
+        return None
+    value = int(raw)
+    if value < 0:
+        raise ValueError(raw)
+    return value
+
+
+def sign_in_step(
+    prompts: frozenset[str], max_age: int | None, state: SignInState, now: datetime
+) -> Decision:
+    """Decide whether the user must sign in before the request can be answered."""
+    if prompts - KNOWN_PROMPTS:
+        return Decision(Step.INVALID, "Unknown prompt value.")
+    if "none" in prompts and len(prompts) > 1:
+        return Decision(Step.INVALID, "prompt=none cannot be combined with other values.")
+    reason = _why_sign_in(prompts, max_age, state, now)
+    if reason is None:
+        return Decision(Step.PROCEED)
+    if "none" in prompts:
+        return Decision(Step.LOGIN_REQUIRED, reason)
+    return Decision(Step.SIGN_IN, reason)
+
+
+def _why_sign_in(
+    prompts: frozenset[str], max_age: int | None, state: SignInState, now: datetime
+) -> str | None:
+    if not state.signed_in or state.auth_time is None:
+        return "The user is not signed in."
+    if not state.hints_match:
+        return "The signed-in user is not the one the request names."
+    if "login" in prompts:
+        return "The client asked for a fresh sign-in."
+    if max_age is not None and (now - state.auth_time).total_seconds() > max_age:
+        return "The sign-in is older than max_age allows."
+    return None
+
+
+def without_login_prompt(prompts: frozenset[str]) -> str:
+    """Return the prompt to carry after a fresh sign-in, so it is not asked for again."""
+    return " ".join(sorted(prompts - {"login"}))
