@@ -43,7 +43,14 @@ from sso.cli import cli as sso_cli
 from sso.jwks_views import bp as jwks_bp
 from sso.oauth import bp as oauth_bp
 from sso.oauth import init_sso
+from sso.provider.app_api import bp as app_client_api_bp
+from sso.provider.app_console import bp as app_client_console_bp
+from sso.provider.consent_views import connected_bp as connected_apps_bp
+from sso.provider.consent_views import firm_bp as firm_apps_bp
+from sso.provider.demo import load_sso_demo
+from sso.provider.form_targets import init_form_targets
 from sso.provider.launch import bp as launch_bp
+from sso.provider.launch_links import init_launch_links
 from sso.provider.revocation import (
     ENDING_EVENTS,
     SEAT_EVENT,
@@ -51,6 +58,8 @@ from sso.provider.revocation import (
     on_subscription_ended,
 )
 from sso.provider.views import bp as provider_bp
+from sso.upstream import init_upstream_login
+from sso.upstream_views import bp as upstream_bp
 from sso.views import bp as sso_bp
 
 BLUEPRINTS = (
@@ -80,6 +89,11 @@ BLUEPRINTS = (
     stripe_webhooks_bp,
     provider_bp,
     launch_bp,
+    app_client_api_bp,
+    app_client_console_bp,
+    connected_apps_bp,
+    firm_apps_bp,
+    upstream_bp,
 )
 
 
@@ -102,8 +116,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     init_api(app)
     init_sso(app)
+    init_upstream_login(app, settings)
     init_payments(app, settings)
     init_page_cache(app)
+    init_launch_links(app)
+    init_form_targets(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     init_relay(app)
@@ -115,4 +132,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     cli.register(app)
     app.cli.add_command(sso_cli)
     register_demo_loader(load_catalog_demo)
+    register_demo_loader(load_sso_demo)
     return app

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from urllib.parse import urlsplit
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app, g
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 # Scripts and styles come only from our own static folder: no inline code, no CDN. The one
@@ -38,6 +40,52 @@ def content_security_policy(extra_sources: Mapping[str, Sequence[str]] | None = 
 
 
 CONTENT_SECURITY_POLICY = content_security_policy()
+# A form whose answer redirects to another site (a consent page sending the code to the app)
+# needs that site in form-action: browsers apply it to every redirect after the post.
+FORM_TARGETS_KEY = "form_targets"
+RESOLVERS_KEY = "form_target_resolvers"
+ORIGIN = re.compile(
+    r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+)
+FormTargetResolver = Callable[[str], Sequence[str]]
+
+
+def origin_of(url: str) -> str | None:
+    """Return the http(s) origin of an absolute URL, or None when it has none or looks odd."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    origin = f"{parts.scheme}://{parts.netloc}"
+    if "@" in parts.netloc or not ORIGIN.match(origin):
+        return None
+    return origin
+
+
+def allow_form_targets(*urls: str) -> None:
+    """Let this response's forms lead (through redirects) to the origins of these URLs."""
+    targets: set[str] = g.setdefault(FORM_TARGETS_KEY, set())
+    targets.update(o for o in map(origin_of, urls) if o is not None)
+
+
+def register_form_target_resolver(app: Flask, resolver: FormTargetResolver) -> None:
+    """Register how to find where a sign-in returning to `next` will finally send the user."""
+    app.extensions.setdefault(RESOLVERS_KEY, []).append(resolver)
+
+
+def allow_form_targets_for_next(next_url: str | None) -> None:
+    """Let a sign-in form lead on to where its `next` page redirects (an app, after SSO)."""
+    if not next_url:
+        return
+    for resolver in current_app.extensions.get(RESOLVERS_KEY, []):
+        allow_form_targets(*resolver(next_url))
+
+
+def _with_form_targets(policy: str, targets: set[str]) -> str:
+    extra = " ".join(sorted(targets))
+    return policy.replace("form-action 'self'", f"form-action 'self' {extra}", 1)
+
+
 HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -61,7 +109,10 @@ def init_security(
     headers = {**policy, **HEADERS, **(HSTS if https else {})}
 
     def add_headers(response: Response) -> Response:
+        targets = g.get(FORM_TARGETS_KEY)
         for name, value in headers.items():
+            if targets and name == "Content-Security-Policy":
+                value = _with_form_targets(value, targets)
             response.headers.setdefault(name, value)
         return response
 

@@ -78,12 +78,23 @@ class Settings:
     activation_deadline_hours: int = 72
     # Minutes after which a payment no webhook settled is looked up at Stripe by the sweep.
     payment_settle_after_minutes: int = 60
+    # Signing in through an upstream OpenID Connect provider (统一身份); off while no issuer.
+    upstream_oidc_issuer: str | None = None
+    upstream_oidc_client_id: str | None = None
+    upstream_oidc_client_secret: str | None = None
+    # The provider's name on the sign-in button; None shows the translated default.
+    upstream_oidc_name: str | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def is_production(self) -> bool:
         """Tell whether this is a production deployment."""
         return self.env == "production"
+
+    @property
+    def upstream_oidc_enabled(self) -> bool:
+        """Tell whether users may sign in through the upstream OpenID Connect provider."""
+        return bool(self.upstream_oidc_issuer)
 
     @property
     def stripe_api_url(self) -> str:
@@ -200,6 +211,22 @@ def _retry_days(environ: Mapping[str, str], name: str, default: tuple[int, ...])
     return days
 
 
+def _upstream_issuer(environ: Mapping[str, str], production: bool) -> str | None:
+    issuer = environ.get("UPSTREAM_OIDC_ISSUER", "").strip() or None
+    if issuer is None:
+        return None
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.query or parts.fragment:
+        raise SettingsError(f"UPSTREAM_OIDC_ISSUER must be an http(s) URL, got {issuer!r}")
+    if production and parts.scheme != "https":
+        raise SettingsError("UPSTREAM_OIDC_ISSUER must use https in production")
+    if not environ.get("UPSTREAM_OIDC_CLIENT_ID") or not environ.get("UPSTREAM_OIDC_CLIENT_SECRET"):
+        raise SettingsError(
+            "UPSTREAM_OIDC_ISSUER needs UPSTREAM_OIDC_CLIENT_ID and UPSTREAM_OIDC_CLIENT_SECRET"
+        )
+    return issuer
+
+
 def check_production(environ: Mapping[str, str]) -> None:
     """Refuse to run in production without the settings that must not default."""
     missing = [name for name in REQUIRED_IN_PRODUCTION if not environ.get(name)]
@@ -256,4 +283,8 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> Settings:
         payment_settle_after_minutes=_positive(
             environ, "PAYMENT_SETTLE_AFTER_MINUTES", defaults.payment_settle_after_minutes
         ),
+        upstream_oidc_issuer=_upstream_issuer(environ, env == "production"),
+        upstream_oidc_client_id=environ.get("UPSTREAM_OIDC_CLIENT_ID") or None,
+        upstream_oidc_client_secret=environ.get("UPSTREAM_OIDC_CLIENT_SECRET") or None,
+        upstream_oidc_name=environ.get("UPSTREAM_OIDC_NAME", "").strip() or None,
     )

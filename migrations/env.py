@@ -13,7 +13,8 @@ import billing.payments.models  # noqa: F401
 import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401  (fills the metadata for autogenerate)
 import sso.models
-import sso.provider.models  # noqa: F401
+import sso.provider.models
+import sso.upstream_models  # noqa: F401
 from marketplace.db import Base, UTCDateTime
 from marketplace.settings import settings_from_env
 

@@ -121,9 +121,12 @@ class VendorAuthorizationServer(AuthorizationServer):
         """Answer RFC 6749 errors, with RFC 9457 members beside `error` for readability.
 
         The content type stays application/json because RFC 6749 section 5.2 requires it
-        and OAuth client libraries read it.
+        and OAuth client libraries read it. An error of the authorization endpoint with a
+        validated redirect URI is a redirect carrying the error, and goes out as it is.
         """
         status, body, headers = error(self.get_error_uri(request, error))
+        if not isinstance(body, dict):
+            return Response(body, status=status, headers=headers)
         problem = {
             "type": f"https://yunshi.example/problems/{body['error']}",
             "title": body["error"].replace("_", " ").capitalize(),

@@ -28,6 +28,7 @@ from marketplace.errors import Conflict, RateLimited, ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import apply_errors
 from marketplace.i18n import current_language
+from marketplace.security import allow_form_targets_for_next
 from marketplace.urls import safe_next
 
 bp = Blueprint("accounts", __name__)
@@ -128,6 +129,7 @@ def _invalid_link(error: InvalidLink, purpose: str) -> ResponseReturnValue:
 def login() -> ResponseReturnValue:
     """Show the sign-in form and sign the user in, under the failed-attempt throttle."""
     form = LoginForm(next=request.args.get("next", ""), email=request.args.get("email", ""))
+    allow_form_targets_for_next(_text(form.next))
     if current_user.is_authenticated and request.method == "GET":
         return redirect(safe_next(_text(form.next), _home()))
     if form.validate_on_submit():

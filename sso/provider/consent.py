@@ -20,16 +20,19 @@ def covers(granted: str, requested: str) -> bool:
 def consent_given(
     session: Session, user_id: int, firm_id: int, app_client_id: int, scope: str
 ) -> bool:
-    """Tell whether the user, or the firm's admin for everyone, already allowed these scopes."""
+    """Tell whether the user, or the firm's admin for everyone, already allowed these scopes.
+
+    A user who withdrew their own consent is asked again even when the firm approved the
+    app: their withdrawal speaks for them until they allow it anew.
+    """
     own = session.scalar(
-        sa.select(Consent.scope).where(
-            Consent.user_id == user_id,
-            Consent.app_client_id == app_client_id,
-            Consent.revoked_at.is_(None),
-        )
+        sa.select(Consent).where(Consent.user_id == user_id, Consent.app_client_id == app_client_id)
     )
-    if own is not None and covers(own, scope):
-        return True
+    if own is not None:
+        if own.revoked_at is not None:
+            return False
+        if covers(own.scope, scope):
+            return True
     firm = session.scalar(
         sa.select(FirmApproval.scope).where(
             FirmApproval.firm_id == firm_id,

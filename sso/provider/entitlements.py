@@ -17,6 +17,7 @@ from billing.lifecycle import CANCELLED, SERVING
 from billing.models import Subscription
 from billing.services.seats import holds_seat
 from catalog.plans import plan_price
+from marketplace.accounts.models import User
 from marketplace.orgs.models import Membership, Organization, OrgKind
 
 
@@ -163,10 +164,21 @@ def entitlement_for(
 
 
 def still_entitled(session: Session, user_id: int, subscription_id: int) -> bool:
-    """Tell whether a grant's subscription still serves the user (status, seat, membership)."""
+    """Tell whether a grant's subscription still serves the user.
+
+    The subscription serves, the firm and the vendor are not suspended, the user's account
+    is open, and the user is still a member holding a seat.
+    """
     subscription = session.get(Subscription, subscription_id)
     if subscription is None or subscription.status not in SERVING:
         return False
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        return False
+    for org_id in (subscription.organization_id, subscription.vendor_id):
+        org = session.get(Organization, org_id)
+        if org is None or not org.is_active:
+            return False
     member = session.scalar(
         sa.select(Membership.id).where(
             Membership.organization_id == subscription.organization_id,

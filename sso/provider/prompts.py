@@ -48,10 +48,10 @@ def parse_max_age(raw: str | None) -> int | None:
     """Read max_age as whole seconds, or None when absent; raise ValueError when malformed."""
     if raw is None or raw == "":
         return None
-    value = int(raw)
-    if value < 0:
+    # int() would also take signs, spaces, underscores and non-ASCII digits.
+    if not (raw.isascii() and raw.isdigit()):
         raise ValueError(raw)
-    return value
+    return int(raw)
 
 
 def sign_in_step(
@@ -79,7 +79,8 @@ def _why_sign_in(
         return "The signed-in user is not the one the request names."
     if "login" in prompts:
         return "The client asked for a fresh sign-in."
-    if max_age is not None and (now - state.auth_time).total_seconds() > max_age:
+    # max_age=0 asks for a sign-in at every request, like prompt=login (OIDC Core 3.1.2.1).
+    if max_age == 0 or (max_age is not None and (now - state.auth_time).total_seconds() > max_age):
         return "The sign-in is older than max_age allows."
     return None
 

@@ -35,6 +35,7 @@ from catalog.storefront_views import localized
 from marketplace.accounts.access import authenticated_at, end_session, session_id
 from marketplace.clock import current_clock
 from marketplace.extensions import csrf, db
+from marketplace.security import allow_form_targets
 from sso.provider import grants, prompts
 from sso.provider.claims import ORG_CLAIMS, SUPPORTED_SCOPES, userinfo_claims
 from sso.provider.consent import consent_given, remember_consent
@@ -130,7 +131,7 @@ def _with_redirect(error: OAuth2Error, grant: Any) -> OAuth2Error:
     return error
 
 
-def _hints_match(client: AppOAuthClient) -> bool:
+def _hints_match(grant: Any, client: AppOAuthClient) -> bool:
     """Tell whether login_hint and id_token_hint, when sent, name the signed-in user."""
     login_hint = request.values.get("login_hint")
     if login_hint and login_hint.strip().lower() != current_user.email.lower():
@@ -140,7 +141,9 @@ def _hints_match(client: AppOAuthClient) -> bool:
         return True
     claims = read_own_id_token(id_token_hint)
     if claims is None:
-        raise InvalidRequestError("id_token_hint is not an ID token this provider issued.")
+        raise _with_redirect(
+            InvalidRequestError("id_token_hint is not an ID token this provider issued."), grant
+        )
     expected = grants.subject_for(
         db.session(), current_clock(), current_user.id, grants.vendor_of(db.session(), client.row)
     )
@@ -153,6 +156,7 @@ def _sign_in_redirect(prompt_values: frozenset[str]) -> Response:
     args.pop("csrf_token", None)
     args.pop("decision", None)
     args.pop("firm", None)
+    args.pop("max_age", None)  # the sign-in about to happen is as fresh as any max_age asks
     remaining = prompts.without_login_prompt(prompt_values)
     if remaining:
         args["prompt"] = remaining
@@ -174,12 +178,12 @@ def authorize() -> ResponseReturnValue:
         grant = server.get_consent_grant(end_user=None)
         client: AppOAuthClient = grant.client
         prompt_values = prompts.parse_prompt(request.values.get("prompt"))
-        max_age = _max_age()
+        max_age = _max_age(grant)
         signed_in = bool(current_user.is_authenticated)
         state = prompts.SignInState(
             signed_in=signed_in,
             auth_time=authenticated_at() if signed_in else None,
-            hints_match=_hints_match(client) if signed_in else True,
+            hints_match=_hints_match(grant, client) if signed_in else True,
         )
         decision = prompts.sign_in_step(prompt_values, max_age, state, current_clock().now())
         if decision.step == prompts.Step.INVALID:
@@ -193,11 +197,12 @@ def authorize() -> ResponseReturnValue:
         return _error(error)
 
 
-def _max_age() -> int | None:
+def _max_age(grant: Any) -> int | None:
     try:
         return prompts.parse_max_age(request.values.get("max_age"))
     except ValueError:
-        raise InvalidRequestError("max_age must be a whole number of seconds.") from None
+        error = InvalidRequestError("max_age must be a whole number of seconds.")
+        raise _with_redirect(error, grant) from None
 
 
 def _preferred_firm() -> int | None:
@@ -256,6 +261,7 @@ def _check_csrf() -> None:
 
 
 def _consent_page(client: AppOAuthClient, outcome: Entitlement, scope: str) -> str:
+    allow_form_targets(str(request.values["redirect_uri"]))  # Allow and Deny both go there
     return render_template(
         TEMPLATES + "consent.html",
         client=client.row,
@@ -358,6 +364,12 @@ def introspect() -> Response:
 # ---- logout ------------------------------------------------------------------------------------
 
 
+def _needs_confirmation(ending: Any) -> bool:
+    """Ask first without a hint, or when the hint names another sign-in than this session's."""
+    claims = ending.id_token_claims
+    return claims is None or claims.get("sid") != session_id()
+
+
 @bp.route("/oauth/logout", methods=["GET", "POST"])
 def logout() -> ResponseReturnValue:
     """End the session here at an app's request (OpenID Connect RP-Initiated Logout 1.0)."""
@@ -369,8 +381,10 @@ def logout() -> ResponseReturnValue:
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes"
     if confirmed:
         _check_csrf()
-    if ending.needs_confirmation and not confirmed and current_user.is_authenticated:
+    if _needs_confirmation(ending) and not confirmed and current_user.is_authenticated:
         client = ending.client
+        if ending.redirect_uri:
+            allow_form_targets(ending.redirect_uri)  # confirming goes back to the app
         return render_template(
             TEMPLATES + "logout_confirm.html",
             listing=client.row.listing if client is not None else None,

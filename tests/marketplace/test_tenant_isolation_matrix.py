@@ -65,6 +65,10 @@ PUBLIC_ENDPOINTS = frozenset(
         "provider.revoke",
         "provider.introspect",
         "provider.logout",
+        # Sign-in through the upstream provider (404 while none is configured).
+        "upstream.start",
+        "upstream.callback",
+        "upstream.link",
         "api_docs.openapi_json",
         "api_docs.docs",
         "storefront.services",
@@ -102,6 +106,13 @@ URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     ("subscriptions", "subscription_id"): lambda b: list(b.billed.subscription_ids),
     ("billing_api", "subscription_id"): lambda b: list(b.billed.subscription_ids),
     ("launch", "subscription_id"): lambda b: list(b.billed.subscription_ids),
+    # Firm B sells nothing: its organization id must not be found as a listing with an app.
+    ("app_client_api", "listing_id"): lambda b: [b.org_id],
+    ("app_client_console", "listing_id"): lambda b: [b.org_id],
+    # Firm B's people allowed no app: its organization id stands in for a consent id.
+    ("connected_apps", "consent_id"): lambda b: [b.org_id],
+    ("firm_apps", "org_id"): lambda b: [b.org_id],
+    ("firm_apps", "subscription_id"): lambda b: list(b.billed.subscription_ids),
     # Firm B's own plan is on W's public storefront, which any firm may buy: the plan named
     # here is the sandbox plan only W's test firm may buy, and no one else may find.
     ("subscriptions", "plan_id"): lambda b: [b.billed.sandbox_plan_id],
