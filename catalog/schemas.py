@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -27,6 +26,7 @@ from catalog.services.content import content_of
 from catalog.services.listings import latest_version, published_version
 from catalog.services.plans import plan_terms
 from marketplace.pagination import PageQuerySchema, page_schema
+from marketplace.urls import AppUrlProblem, app_url_problem
 
 MAX_FEN = 10**12  # ten billion yuan: far above any price, far below what the columns hold
 MAX_COUNT = 10**9
@@ -35,7 +35,6 @@ NO_NUL = validate.Regexp(r"^[^\x00]*$", error="Must not contain NUL characters."
 URL_MAX = 500
 MAX_REDIRECT_URIS = 10
 # A developer's own machine may run the app without TLS; nothing else may.
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 ABSOLUTE_URL = "Enter an absolute URL such as https://app.example/callback."
 
 
@@ -61,30 +60,22 @@ def _quantity(**kwargs: Any) -> fields.Decimal:
     return fields.Decimal(validate=_quantity_in_range, **kwargs)
 
 
-def _check_app_url(value: str) -> None:
-    """Refuse a URL that users' browsers should not be sent to with a login or to an app.
+APP_URL_MESSAGES = {
+    AppUrlProblem.SPACES: "A URL must not contain spaces or control characters.",
+    AppUrlProblem.NOT_ABSOLUTE: ABSOLUTE_URL,
+    AppUrlProblem.PLAIN_HTTP: (
+        "Use https://; plain http is allowed only for localhost, 127.0.0.1 and [::1]."
+    ),
+    AppUrlProblem.CREDENTIALS: "Leave the user name and password out of the URL.",
+    AppUrlProblem.FRAGMENT: "Leave out the #fragment.",
+}
 
-    It must be absolute and https (http only on a loopback host, for development), carry no
-    user name or password, and no #fragment, which OAuth 2.0 forbids in redirect URIs.
-    """
-    text = value.strip()
-    if any(char.isspace() or not char.isprintable() for char in text):
-        raise ValidationError("A URL must not contain spaces or control characters.")
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 (reading it checks the port)
-    except ValueError:
-        raise ValidationError(ABSOLUTE_URL) from None
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationError(ABSOLUTE_URL)
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        raise ValidationError(
-            "Use https://; plain http is allowed only for localhost, 127.0.0.1 and [::1]."
-        )
-    if "@" in parts.netloc:
-        raise ValidationError("Leave the user name and password out of the URL.")
-    if "#" in text:
-        raise ValidationError("Leave out the #fragment.")
+
+def _check_app_url(value: str) -> None:
+    """Refuse a URL that users' browsers should not be sent to with a login or to an app."""
+    problem = app_url_problem(value)
+    if problem is not None:
+        raise ValidationError(APP_URL_MESSAGES[problem])
 
 
 def _check_launch_url(value: str) -> None:

@@ -74,6 +74,8 @@ class Operation:
     query: SchemaLike | None
     errors: tuple[int, ...]
     tags: tuple[str, ...] = field(default=())
+    # Other success statuses with the same answer (a PUT that creates answers 201).
+    also: tuple[int, ...] = field(default=())
 
 
 def documented(
@@ -84,6 +86,7 @@ def documented(
     query: SchemaLike | None = None,
     errors: Sequence[int] = (),
     tags: Sequence[str] = (),
+    also: Sequence[int] = (),
 ) -> Callable[[F], F]:
     """Declare an API endpoint's answer, body, query and extra error statuses for the document.
 
@@ -101,6 +104,7 @@ def documented(
             query=query,
             errors=tuple(errors),
             tags=tuple(tags),
+            also=tuple(also),
         )
         setattr(view, OPERATION_ATTRIBUTE, operation)
         return view
@@ -265,6 +269,7 @@ def _responses(operation: Operation, scopes: list[str] | None) -> dict[str, Any]
     if guarded:
         success["headers"] = headers
     responses: dict[str, Any] = {str(operation.status): success}
+    responses.update({str(status): success for status in operation.also})
     for status in sorted(statuses):
         responses[str(status)] = {"$ref": f"#/components/responses/{ERROR_RESPONSES[status][0]}"}
     return responses

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from flask import current_app, url_for
 
@@ -25,3 +26,49 @@ def external_url(endpoint: str, **values: Any) -> str:
     # The public address, not the request's host: a proxy or a forged Host header may differ.
     public_url = str(current_app.config["SETTINGS"].public_url).rstrip("/")
     return public_url + url_for(endpoint, **values)
+
+
+# A developer's own machine may run an app without TLS; nothing else may.
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class AppUrlProblem(StrEnum):
+    """Why a URL may not be where users' browsers are sent to sign in to, or open, an app."""
+
+    SPACES = "spaces"
+    NOT_ABSOLUTE = "not_absolute"
+    PLAIN_HTTP = "plain_http"
+    CREDENTIALS = "credentials"
+    FRAGMENT = "fragment"
+
+
+def _absolute_http(text: str) -> SplitResult | None:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 (reading it checks the port)
+    except ValueError:
+        return None
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return None
+    return parts
+
+
+def app_url_problem(value: str) -> AppUrlProblem | None:
+    """Say what is wrong with an app's URL (redirect, launch, logo), or None when nothing is.
+
+    It must be absolute and https (http only on a loopback host, for development), carry no
+    user name or password, and no #fragment, which OAuth 2.0 forbids in redirect URIs.
+    """
+    text = value.strip()
+    if any(char.isspace() or not char.isprintable() for char in text):
+        return AppUrlProblem.SPACES
+    parts = _absolute_http(text)
+    if parts is None:
+        return AppUrlProblem.NOT_ABSOLUTE
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
+        return AppUrlProblem.PLAIN_HTTP
+    if "@" in parts.netloc:
+        return AppUrlProblem.CREDENTIALS
+    if "#" in text:
+        return AppUrlProblem.FRAGMENT
+    return None

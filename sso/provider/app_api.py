@@ -45,7 +45,11 @@ def show_app_client(listing_id: int) -> dict[str, Any]:
 
 @bp.put(PATH)
 @documented(
-    response=AppClientWithSecretSchema, body=AppClientSettingsSchema, errors=[404, 409], tags=TAGS
+    response=AppClientWithSecretSchema,
+    body=AppClientSettingsSchema,
+    errors=[404, 409],
+    tags=TAGS,
+    also=[201],
 )
 @require_token(WRITE)
 def save_app_client(listing_id: int) -> Answer:

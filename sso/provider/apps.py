@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import SplitResult, urlsplit
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -23,13 +22,13 @@ from catalog.services.listings import latest_version, listing_of, vendor_org
 from marketplace.audit.services import Actor, record, snapshot
 from marketplace.clock import Clock
 from marketplace.errors import Conflict, NotFound
+from marketplace.urls import AppUrlProblem
+from marketplace.urls import app_url_problem as check_app_url
 from sso.credentials import digest, new_app_client_id, new_client_secret
 from sso.provider.models import AppClient
 
 URL_MAX = 500
 MAX_URIS = 10
-# A developer's own machine may run the app without TLS; nothing else may.
-LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 URI_LIST_FIELDS = ("redirect_uris", "post_logout_redirect_uris")
 SINGLE_URL_FIELDS = ("initiate_login_uri", "logo_url")
 SETTING_FIELDS = (*URI_LIST_FIELDS, *SINGLE_URL_FIELDS)
@@ -101,40 +100,32 @@ class SavedAppClient:
         return self.client_secret is not None
 
 
-def _split_url(text: str) -> SplitResult | None:
-    """Return the parts of an absolute http(s) URL with a host and a valid port, else None."""
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 (reading it checks the port)
-    except ValueError:
-        return None
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        return None
-    return parts
+def app_url_message(problem: AppUrlProblem) -> str:
+    """Return, in the interface language, what to do about a problem with an app's URL."""
+    messages: dict[AppUrlProblem, str] = {
+        AppUrlProblem.SPACES: _("A web address must not contain spaces or control characters."),
+        AppUrlProblem.NOT_ABSOLUTE: _(
+            "Enter an absolute web address such as https://app.example/callback."
+        ),
+        AppUrlProblem.PLAIN_HTTP: _(
+            "Use https://; plain http is allowed only for localhost, 127.0.0.1 and [::1]."
+        ),
+        AppUrlProblem.CREDENTIALS: _("Leave the user name and password out of the web address."),
+        AppUrlProblem.FRAGMENT: _("Leave out the #fragment."),
+    }
+    return messages[problem]
 
 
 def app_url_problem(value: str) -> str | None:
     """Return why a URL may not be a sign-on address of an app, or None when it may.
 
-    The catalog API's rule for redirect URIs: absolute https (http only on a loopback host,
-    for development), no user name or password, no #fragment, at most 500 characters.
+    The catalog's rule for app URLs (marketplace.urls.app_url_problem), at most 500
+    characters.
     """
-    text = value.strip()
-    parts = _split_url(text)
-    reason: str | None = None
-    if len(text) > URL_MAX:
-        reason = _("Enter a web address of at most %(high)d characters.", high=URL_MAX)
-    elif any(char.isspace() or not char.isprintable() for char in text):
-        reason = _("A web address must not contain spaces or control characters.")
-    elif parts is None:
-        reason = _("Enter an absolute web address such as https://app.example/callback.")
-    elif parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS:
-        reason = _("Use https://; plain http is allowed only for localhost, 127.0.0.1 and [::1].")
-    elif "@" in parts.netloc:
-        reason = _("Leave the user name and password out of the web address.")
-    elif "#" in text:
-        reason = _("Leave out the #fragment.")
-    return reason
+    if len(value.strip()) > URL_MAX:
+        return str(_("Enter a web address of at most %(high)d characters.", high=URL_MAX))
+    problem = check_app_url(value)
+    return app_url_message(problem) if problem is not None else None
 
 
 def _uri_list(problems: Problems, field: str, value: Any, *, required: bool) -> list[str]:

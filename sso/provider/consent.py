@@ -121,7 +121,14 @@ def approve_for_firm(
     else:
         approval.scope, approval.approved_at, approval.revoked_at = scope, now, None
         approval.approved_by_id = actor.user_id
-    record(session, clock, actor, "sso.firm_approved_app", ("app_client", app_client_id))
+    record(
+        session,
+        clock,
+        actor,
+        "sso.firm_approved_app",
+        ("app_client", app_client_id),
+        subject_org_id=firm_id,
+    )
     session.commit()
     return approval
 
@@ -140,6 +147,13 @@ def withdraw_firm_approval(
     if approval is None:
         return False
     approval.revoked_at = clock.now()
-    record(session, clock, actor, "sso.firm_approval_withdrawn", ("app_client", app_client_id))
+    record(
+        session,
+        clock,
+        actor,
+        "sso.firm_approval_withdrawn",
+        ("app_client", app_client_id),
+        subject_org_id=firm_id,
+    )
     session.commit()
     return True

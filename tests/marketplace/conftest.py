@@ -27,6 +27,7 @@ from marketplace.firms.uscc import CHARSET, make_uscc
 from marketplace.mail.models import OutboundEmail
 from marketplace.orgs.invitations import invite_member
 from marketplace.orgs.models import Invitation, Membership, Organization, OrgKind, Role
+from sso.provider.models import Consent, FirmApproval, Grant
 from tests.factories import make_member, make_org, make_user
 from tests.marketplace.billing_world import BillingRecords, billing_selections, build_billing
 
@@ -275,6 +276,9 @@ def firm_rows(session: Session, firm: FirmRecords) -> dict[str, list[tuple[objec
         "invitations": (Invitation, Invitation.organization_id == firm.org_id),
         "park_memberships": (ParkMembership, ParkMembership.firm_id == firm.org_id),
         "users": (User, User.id.in_(firm.user_ids)),
+        "app_consents": (Consent, Consent.user_id.in_(firm.user_ids)),
+        "app_firm_approvals": (FirmApproval, FirmApproval.firm_id == firm.org_id),
+        "app_grants": (Grant, Grant.firm_id == firm.org_id),
         **(billing_selections(firm.billing) if firm.billing else {}),
     }
     snapshot: dict[str, list[tuple[object, ...]]] = {}
