@@ -34,6 +34,7 @@ from marketplace.i18n import init_i18n
 from marketplace.orgs.views import bp as orgs_bp
 from marketplace.security import init_security
 from marketplace.settings import Settings, settings_from_env
+from marketplace.urls import init_url_converters
 from marketplace.web.views import bp as web_bp
 from marketplace.webhooks.api import bp as webhooks_api_bp
 from marketplace.webhooks.relay import init_relay
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__, template_folder="templates", static_folder="static")
     app.config.from_mapping(settings.flask_config())
     app.config["SETTINGS"] = settings
+    init_url_converters(app)
     wiring.init_extensions(app, settings)
     init_i18n(app)
     logs.init_request_ids(app)

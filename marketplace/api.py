@@ -27,6 +27,7 @@ from marketplace.extensions import csrf
 from marketplace.openapi import mark_required_scopes
 from marketplace.ratelimit import api_rate_limit
 from marketplace.settings import Settings
+from marketplace.urls import ROW_ID_MAX
 
 API_PREFIX = "/api/v1"
 REALM = "yunshi"
@@ -170,7 +171,6 @@ def api_caller() -> ApiCaller:
 
 
 # The largest id an integer primary key holds: a larger one names no row, of anyone.
-ROW_ID_MAX = 2**31 - 1
 
 
 @dataclass(frozen=True)

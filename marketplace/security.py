@@ -42,7 +42,7 @@ def content_security_policy(extra_sources: Mapping[str, Sequence[str]] | None = 
 CONTENT_SECURITY_POLICY = content_security_policy()
 # A form whose answer redirects to another site (a consent page sending the code to the app)
 # needs that site in form-action: browsers apply it to every redirect after the post.
-FORM_TARGETS_KEY = "form_targets"
+EXTRA_SOURCES_KEY = "extra_sources"
 RESOLVERS_KEY = "form_target_resolvers"
 ORIGIN = re.compile(
     r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
@@ -62,10 +62,19 @@ def origin_of(url: str) -> str | None:
     return origin
 
 
+def _allow(directive: str, urls: Sequence[str]) -> None:
+    extra: dict[str, set[str]] = g.setdefault(EXTRA_SOURCES_KEY, {})
+    extra.setdefault(directive, set()).update(o for o in map(origin_of, urls) if o is not None)
+
+
 def allow_form_targets(*urls: str) -> None:
     """Let this response's forms lead (through redirects) to the origins of these URLs."""
-    targets: set[str] = g.setdefault(FORM_TARGETS_KEY, set())
-    targets.update(o for o in map(origin_of, urls) if o is not None)
+    _allow("form-action", urls)
+
+
+def allow_images(*urls: str) -> None:
+    """Let this response show images from the origins of these URLs (an app's logo)."""
+    _allow("img-src", urls)
 
 
 def register_form_target_resolver(app: Flask, resolver: FormTargetResolver) -> None:
@@ -81,9 +90,13 @@ def allow_form_targets_for_next(next_url: str | None) -> None:
         allow_form_targets(*resolver(next_url))
 
 
-def _with_form_targets(policy: str, targets: set[str]) -> str:
-    extra = " ".join(sorted(targets))
-    return policy.replace("form-action 'self'", f"form-action 'self' {extra}", 1)
+def _with_sources(policy: str, extra: Mapping[str, set[str]]) -> str:
+    """Add this response's extra origins to the directives they were allowed for."""
+    parts = []
+    for part in policy.split("; "):
+        name = part.split(" ", 1)[0]
+        parts.append(" ".join([part, *sorted(extra.get(name, ()))]))
+    return "; ".join(parts)
 
 
 HEADERS = {
@@ -109,10 +122,10 @@ def init_security(
     headers = {**policy, **HEADERS, **(HSTS if https else {})}
 
     def add_headers(response: Response) -> Response:
-        targets = g.get(FORM_TARGETS_KEY)
+        extra = g.get(EXTRA_SOURCES_KEY)
         for name, value in headers.items():
-            if targets and name == "Content-Security-Policy":
-                value = _with_form_targets(value, targets)
+            if extra and name == "Content-Security-Policy":
+                value = _with_sources(value, extra)
             response.headers.setdefault(name, value)
         return response
 

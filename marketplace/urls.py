@@ -6,7 +6,13 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-from flask import current_app, url_for
+from flask import Flask, current_app, url_for
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
+
+# Row ids are PostgreSQL integers: a larger number in a path names nothing, so it is a 404
+# rather than an overflow at the database.
+ROW_ID_MAX = 2**31 - 1
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -72,3 +78,23 @@ def app_url_problem(value: str) -> AppUrlProblem | None:
     if "#" in text:
         return AppUrlProblem.FRAGMENT
     return None
+
+
+class RowIdConverter(IntegerConverter):
+    """The `int` of our routes: a number larger than any row id names nothing (404).
+
+    It answers 404 itself rather than failing to match, which would let the router answer
+    405 for a path another method's rule would take.
+    """
+
+    def to_python(self, value: str) -> int:
+        """Read the id, refusing one no row can have."""
+        number: int = super().to_python(value)
+        if number > ROW_ID_MAX:
+            raise NotFound()
+        return number
+
+
+def init_url_converters(app: Flask) -> None:
+    """Bound every `<int:...>` of the app's routes (call before registering them)."""
+    app.url_map.converters["int"] = RowIdConverter

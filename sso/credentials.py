@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 
 CLIENT_ID_PREFIX = "ys_"
@@ -53,6 +54,14 @@ def new_refresh_token() -> str:
 def new_authorization_code() -> str:
     """Return a fresh authorization code."""
     return CODE_PREFIX + secrets.token_urlsafe(32)
+
+
+CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def well_formed_client_id(client_id: object) -> bool:
+    """Tell whether a presented client id could be one of ours (so it may reach the database)."""
+    return isinstance(client_id, str) and CLIENT_ID_PATTERN.fullmatch(client_id) is not None
 
 
 def is_app_client_id(client_id: str) -> bool:

@@ -14,7 +14,7 @@ from marketplace.api import REALM, ApiCaller, ApiTokenValidator, require_token
 from marketplace.clock import current_clock
 from marketplace.extensions import csrf, db
 from sso import tokens
-from sso.credentials import is_app_client_id, new_access_token
+from sso.credentials import is_app_client_id, new_access_token, well_formed_client_id
 from sso.models import ApiClient
 from sso.provider import server as provider
 from sso.provider.apps import app_client_by_client_id
@@ -93,6 +93,8 @@ class VendorAuthorizationServer(AuthorizationServer):
 
     def query_client(self, client_id: str) -> OAuthClient | AppOAuthClient | None:
         """Return the API client or vendor app client with that public id, if any."""
+        if not well_formed_client_id(client_id):
+            return None
         if is_app_client_id(client_id):
             app = app_client_by_client_id(db.session(), client_id)
             return AppOAuthClient(app) if app else None

@@ -53,9 +53,13 @@ def authenticated_at() -> datetime | None:
 
 
 def end_session() -> None:
-    """Sign the user out and forget everything the session held about them."""
-    logout_user()
+    """Sign the user out and forget everything the session held about them.
+
+    The session is cleared first: signing out leaves in it the order to delete the
+    "keep me signed in" cookie, which must survive to the response.
+    """
     _clear_session()
+    logout_user()
 
 
 def ensure_confirmed(user: User) -> None:

@@ -128,9 +128,12 @@ def _invalid_link(error: InvalidLink, purpose: str) -> ResponseReturnValue:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> ResponseReturnValue:
     """Show the sign-in form and sign the user in, under the failed-attempt throttle."""
-    form = LoginForm(next=request.args.get("next", ""), email=request.args.get("email", ""))
+    # An app may ask a signed-in user to prove it is them again (OpenID prompt=login).
+    again = current_user.is_authenticated and request.args.get("again") == "1"
+    email = request.args.get("email") or (current_user.email if again else "")
+    form = LoginForm(next=request.args.get("next", ""), email=email)
     allow_form_targets_for_next(_text(form.next))
-    if current_user.is_authenticated and request.method == "GET":
+    if current_user.is_authenticated and request.method == "GET" and not again:
         return redirect(safe_next(_text(form.next), _home()))
     if form.validate_on_submit():
         try:
@@ -148,7 +151,7 @@ def login() -> ResponseReturnValue:
         else:
             start_session(user, remember=bool(form.remember.data))
             return redirect(safe_next(_text(form.next), _home()))
-    return _form_page("login.html", form)
+    return _form_page("login.html", form, again=again)
 
 
 def _locked_out(form: LoginForm, error: RateLimited) -> ResponseReturnValue:

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session, joinedload
 
 from catalog.models import Listing
 from catalog.services.content import Problems
-from catalog.services.listings import latest_version, listing_of, vendor_org
+from catalog.services.listings import latest_version, listing_of, published_version, vendor_org
+from catalog.storefront_views import localized
 from marketplace.audit.services import Actor, record, snapshot
 from marketplace.clock import Clock
 from marketplace.errors import Conflict, NotFound
 from marketplace.urls import AppUrlProblem
 from marketplace.urls import app_url_problem as check_app_url
-from sso.credentials import digest, new_app_client_id, new_client_secret
+from sso.credentials import digest, new_app_client_id, new_client_secret, well_formed_client_id
 from sso.provider.models import AppClient
 
 URL_MAX = 500
@@ -44,8 +45,16 @@ class IssuedSecret:
     client_secret: str
 
 
+def app_name(listing: Listing) -> str:
+    """Name an app by its listing's published content, in the reader's language."""
+    version = published_version(listing)
+    return localized(version, "name") if version is not None else listing.slug
+
+
 def app_client_by_client_id(session: Session, client_id: str) -> AppClient | None:
     """Return the app client with that public id, its listing and vendor loaded, if any."""
+    if not well_formed_client_id(client_id):
+        return None
     return session.scalar(
         sa.select(AppClient)
         .options(joinedload(AppClient.listing).joinedload(Listing.vendor))

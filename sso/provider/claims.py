@@ -55,6 +55,13 @@ def half_hash(value: str) -> str:
     return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
 
 
+def app_sid(session_sid: str, client_id: str) -> str:
+    """Return the `sid` one app sees for a sign-in: different per app, so apps cannot join
+    their users on it, and unguessable without the session's own id."""
+    digest = hashlib.sha256(f"{session_sid}\x00{client_id}".encode()).digest()
+    return base64.urlsafe_b64encode(digest[:18]).decode("ascii")
+
+
 def _seconds(moment: datetime) -> int:
     return int(moment.timestamp())
 
@@ -64,7 +71,7 @@ def id_token_claims(
     issuer: str,
     client_id: str,
     subject: str,
-    sid: str,
+    sid: str,  # the session's own id; the token carries the app's view of it
     auth_time: datetime,
     now: datetime,
     org: OrgClaims,
@@ -80,7 +87,7 @@ def id_token_claims(
         "iat": _seconds(now),
         "exp": _seconds(now + ID_TOKEN_LIFETIME),
         "auth_time": _seconds(auth_time),
-        "sid": sid,
+        "sid": app_sid(sid, client_id),
         **org.as_dict(),
     }
     if nonce:

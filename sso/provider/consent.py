@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from marketplace.audit.services import Actor, record
 from marketplace.clock import Clock
-from sso.provider.grants import RevokedBecause, revoke_grants
-from sso.provider.models import AppClient, Consent, FirmApproval
+from sso.provider.grants import RevokedBecause, revoke_grant, revoke_grants
+from sso.provider.models import AppClient, Consent, FirmApproval, Grant
 from sso.scopes import scope_list
 
 
@@ -133,6 +133,23 @@ def approve_for_firm(
     return approval
 
 
+def _end_grants_resting_on(session: Session, clock: Clock, approval: FirmApproval) -> None:
+    """Revoke the firm's grants of the app held by members who never allowed it themselves."""
+    allowed_themselves = sa.select(Consent.user_id).where(
+        Consent.app_client_id == approval.app_client_id, Consent.revoked_at.is_(None)
+    )
+    grant_ids = session.scalars(
+        sa.select(Grant.id).where(
+            Grant.firm_id == approval.firm_id,
+            Grant.app_client_id == approval.app_client_id,
+            Grant.revoked_at.is_(None),
+            Grant.user_id.not_in(allowed_themselves),
+        )
+    )
+    for grant_id in list(grant_ids):
+        revoke_grant(session, clock, grant_id, RevokedBecause.FIRM_APPROVAL_WITHDRAWN)
+
+
 def withdraw_firm_approval(
     session: Session, clock: Clock, actor: Actor, firm_id: int, app_client_id: int
 ) -> bool:
@@ -147,6 +164,7 @@ def withdraw_firm_approval(
     if approval is None:
         return False
     approval.revoked_at = clock.now()
+    _end_grants_resting_on(session, clock, approval)
     record(
         session,
         clock,

@@ -13,15 +13,13 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from catalog.models import Listing
-from catalog.services.listings import published_version
-from catalog.storefront_views import localized
 from marketplace.audit.services import Actor
 from marketplace.clock import current_clock
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.forms import ConfirmForm
 from sso.provider import connected_apps
+from sso.provider.apps import app_name
 from sso.provider.consent import consents_of
 from sso.scopes import scope_list
 
@@ -29,12 +27,6 @@ TEMPLATES = "sso/provider/"
 
 connected_bp = Blueprint("connected_apps", __name__)
 firm_bp = Blueprint("firm_apps", __name__)
-
-
-def app_name(listing: Listing) -> str:
-    """Name an app by its listing's published content, in the reader's language."""
-    version = published_version(listing)
-    return localized(version, "name") if version is not None else listing.slug
 
 
 @connected_bp.context_processor

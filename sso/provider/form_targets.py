@@ -11,10 +11,12 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask, current_app
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from billing.models import Subscription
 from marketplace.extensions import db
+from marketplace.orgs.tenancy import membership_of_user
 from marketplace.security import register_form_target_resolver
 from sso.provider.apps import app_client_by_client_id, app_client_of_listing
 
@@ -30,7 +32,9 @@ def _authorize_destination(query: str) -> list[str]:
 
 def _open_app_destination(subscription_id: int) -> list[str]:
     subscription = db.session.get(Subscription, subscription_id)
-    if subscription is None:
+    if subscription is None or not current_user.is_authenticated:
+        return []
+    if membership_of_user(db.session(), subscription.organization_id, current_user.id) is None:
         return []
     client = app_client_of_listing(db.session(), subscription.listing_id)
     return [client.initiate_login_uri] if client and client.initiate_login_uri else []

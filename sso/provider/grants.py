@@ -48,6 +48,8 @@ class RevokedBecause(StrEnum):
     SUBSCRIPTION_ENDED = "subscription_ended"
     SEAT_REMOVED = "seat_removed"
     CONSENT_WITHDRAWN = "consent_withdrawn"
+    FIRM_APPROVAL_WITHDRAWN = "firm_approval_withdrawn"
+    NO_LONGER_ENTITLED = "no_longer_entitled"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,11 @@ def subject_for(session: Session, clock: Clock, user_id: int, vendor_id: int) ->
     except IntegrityError:  # another request made it first
         return str(session.scalar(query))
     return row.subject
+
+
+def app_subject(session: Session, clock: Clock, user_id: int, app_client: AppClient) -> str:
+    """Return the user's `sub` as the vendor of app_client sees it."""
+    return subject_for(session, clock, user_id, vendor_of(session, app_client))
 
 
 def open_grant(session: Session, clock: Clock, authorization: Authorization) -> Grant:
@@ -224,7 +231,7 @@ def use_refresh_token(
         session.commit()
         return None
     if not grant_entitled(session, row.grant):
-        revoke_grant(session, clock, row.grant_id, RevokedBecause.SUBSCRIPTION_ENDED)
+        revoke_grant(session, clock, row.grant_id, RevokedBecause.NO_LONGER_ENTITLED)
         session.commit()
         return None
     return row

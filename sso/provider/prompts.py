@@ -88,3 +88,15 @@ def _why_sign_in(
 def without_login_prompt(prompts: frozenset[str]) -> str:
     """Return the prompt to carry after a fresh sign-in, so it is not asked for again."""
     return " ".join(sorted(prompts - {"login"}))
+
+
+# After a sign-in asked for by prompt=login or a short max_age, the request comes back with
+# this max_age instead: the new sign-in passes it, going back without signing in does not.
+FRESH_SIGN_IN_SECONDS = 60
+
+
+def carried_max_age(prompts: frozenset[str], max_age: int | None) -> int | None:
+    """Return the max_age to carry back after a sign-in, so a fresh one is still required."""
+    if "login" in prompts or (max_age is not None and max_age < FRESH_SIGN_IN_SECONDS):
+        return FRESH_SIGN_IN_SECONDS
+    return max_age

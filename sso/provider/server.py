@@ -29,10 +29,12 @@ from marketplace.clock import current_clock
 from marketplace.extensions import db
 from sso import signing_keys
 from sso.credentials import (
+    is_app_client_id,
     new_app_access_token,
     new_authorization_code,
     new_refresh_token,
     secret_matches,
+    well_formed_client_id,
 )
 from sso.provider import grants
 from sso.provider.claims import SUPPORTED_SCOPES, id_token_claims
@@ -40,6 +42,7 @@ from sso.provider.models import AppClient, AuthorizationCode, Grant, RefreshToke
 from sso.scopes import scope_list
 
 AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
+MAX_NONCE_LENGTH = 255  # the grant's nonce column
 CODE_REFUSALS = {
     grants.CodeRefused.UNKNOWN: "The code is not known.",
     grants.CodeRefused.OTHER_CLIENT: "The code was issued to another client.",
@@ -189,6 +192,13 @@ class AppIdToken(OpenIDCode):
                 self.validate_openid_authorization_request,
             )
 
+    def validate_openid_authorization_request(self, grant: Any, redirect_uri: str) -> None:
+        """Refuse a nonce longer than the provider keeps, then check it was not used before."""
+        nonce = grant.request.payload.data.get("nonce") or ""
+        if len(nonce) > MAX_NONCE_LENGTH:
+            raise InvalidRequestError(f"nonce may have at most {MAX_NONCE_LENGTH} characters.")
+        super().validate_openid_authorization_request(grant, redirect_uri)
+
     def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
         """Tell whether this client already used the nonce (a replayed request)."""
         return grants.nonce_used(db.session(), request.payload.client_id, nonce)
@@ -207,9 +217,7 @@ def sign_id_token(grant: Grant, *, nonce: str | None, access_token: str | None) 
     claims = id_token_claims(
         issuer=issuer(),
         client_id=client.client_id,
-        subject=grants.subject_for(
-            session, clock, grant.user_id, grants.vendor_of(session, client)
-        ),
+        subject=grants.app_subject(session, clock, grant.user_id, client),
         sid=grant.sid,
         auth_time=grant.auth_time,
         now=clock.now(),
@@ -389,9 +397,7 @@ class AppIntrospection(IntrospectionEndpoint):
         session, clock = db.session(), current_clock()
         grant = token.grant
         client = grant.app_client
-        subject = grants.subject_for(
-            session, clock, grant.user_id, grants.vendor_of(session, client)
-        )
+        subject = grants.app_subject(session, clock, grant.user_id, client)
         session.commit()
         return {
             "active": True,
@@ -418,6 +424,16 @@ class AppEndSession(EndSessionEndpoint):
     def get_algorithms(self) -> list[str]:
         """Accept only the algorithm the provider signs with."""
         return [signing_keys.ALGORITHM]
+
+    def validate_request(self, request: OAuth2Request) -> EndSessionRequest:
+        """Validate the request, knowing only vendor apps: an API client never signs users in."""
+        client_id = request.payload.data.get("client_id")
+        if client_id and not (well_formed_client_id(client_id) and is_app_client_id(client_id)):
+            raise InvalidRequestError("client_id names no app of this provider.")
+        ending: EndSessionRequest = super().validate_request(request)
+        if ending.client is not None and not isinstance(ending.client, AppOAuthClient):
+            raise InvalidRequestError("client_id names no app of this provider.")
+        return ending
 
     def end_session(self, end_session_request: EndSessionRequest) -> None:
         """Nothing here: the view ends the browser session and revokes its grants."""

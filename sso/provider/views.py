@@ -11,7 +11,11 @@ from urllib.parse import urlencode
 
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import AccessDeniedError, InvalidRequestError
-from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
+from authlib.oidc.core.errors import (
+    ConsentRequiredError,
+    InteractionRequiredError,
+    LoginRequiredError,
+)
 from flask import (
     Blueprint,
     Response,
@@ -29,15 +33,13 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError, validate_csrf
 from wtforms import ValidationError as CsrfInvalid
 
-from catalog.models import Listing
-from catalog.services.listings import published_version
-from catalog.storefront_views import localized
-from marketplace.accounts.access import authenticated_at, end_session, session_id
+from marketplace.accounts.access import authenticated_at, end_session, ensure_confirmed, session_id
 from marketplace.clock import current_clock
 from marketplace.extensions import csrf, db
-from marketplace.security import allow_form_targets
+from marketplace.security import allow_form_targets, allow_images
 from sso.provider import grants, prompts
-from sso.provider.claims import ORG_CLAIMS, SUPPORTED_SCOPES, userinfo_claims
+from sso.provider.apps import app_name
+from sso.provider.claims import ORG_CLAIMS, SUPPORTED_SCOPES, app_sid, userinfo_claims
 from sso.provider.consent import consent_given, remember_consent
 from sso.provider.entitlements import Entitlement, Refused, entitlement_for
 from sso.provider.launch import PREFERRED_FIRM_KEY
@@ -144,27 +146,26 @@ def _hints_match(grant: Any, client: AppOAuthClient) -> bool:
         raise _with_redirect(
             InvalidRequestError("id_token_hint is not an ID token this provider issued."), grant
         )
-    expected = grants.subject_for(
-        db.session(), current_clock(), current_user.id, grants.vendor_of(db.session(), client.row)
-    )
+    expected = grants.app_subject(db.session(), current_clock(), current_user.id, client.row)
     db.session.commit()
     return claims.get("sub") == expected
 
 
-def _sign_in_redirect(prompt_values: frozenset[str]) -> Response:
-    args = request.values.to_dict()
-    args.pop("csrf_token", None)
-    args.pop("decision", None)
-    args.pop("firm", None)
-    args.pop("max_age", None)  # the sign-in about to happen is as fresh as any max_age asks
+def _sign_in_redirect(prompt_values: frozenset[str], max_age: int | None) -> Response:
+    args = _request_fields()
+    carried = prompts.carried_max_age(prompt_values, max_age)
+    if carried is not None:
+        args["max_age"] = str(carried)
     remaining = prompts.without_login_prompt(prompt_values)
     if remaining:
         args["prompt"] = remaining
     else:
         args.pop("prompt", None)
     back = url_for("provider.authorize") + "?" + urlencode(args)
-    end_session()
+    # The session stays until the user signs in afresh: a link elsewhere may not sign them out.
     login_args: dict[str, Any] = {"next": back}
+    if current_user.is_authenticated:
+        login_args["again"] = "1"
     if request.values.get("login_hint"):
         login_args["email"] = request.values["login_hint"]
     return redirect(url_for("accounts.login", **login_args))  # type: ignore[return-value]
@@ -191,7 +192,7 @@ def authorize() -> ResponseReturnValue:
         if decision.step == prompts.Step.LOGIN_REQUIRED:
             raise _with_redirect(LoginRequiredError(decision.reason), grant)
         if decision.step == prompts.Step.SIGN_IN:
-            return _sign_in_redirect(prompt_values)
+            return _sign_in_redirect(prompt_values, max_age)
         return _authorize_signed_in(server, grant, client, prompt_values)
     except OAuth2Error as error:
         return _error(error)
@@ -218,6 +219,12 @@ def _authorize_signed_in(
     server: Any, grant: Any, client: AppOAuthClient, prompt_values: frozenset[str]
 ) -> ResponseReturnValue:
     session_db, clock = db.session(), current_clock()
+    if not current_user.is_confirmed:
+        if "none" in prompt_values:
+            raise _with_redirect(
+                InteractionRequiredError("Confirm the email address first."), grant
+            )
+        ensure_confirmed(current_user)  # the page says how to confirm
     listing = client.row.listing
     outcome = entitlement_for(session_db, current_user.id, listing.id, _preferred_firm())
     if isinstance(outcome, Refused):
@@ -229,7 +236,7 @@ def _authorize_signed_in(
             TEMPLATES + "refused.html",
             refusal=outcome,
             listing=listing,
-            app_name=_app_name(listing),
+            app_name=app_name(listing),
         )
         return html, 403
     scope = grant.request.scope
@@ -248,11 +255,6 @@ def _authorize_signed_in(
     return _issue_code(server, grant, client, outcome, scope)
 
 
-def _app_name(listing: Listing) -> str:
-    version = published_version(listing)
-    return localized(version, "name") if version is not None else listing.slug
-
-
 def _check_csrf() -> None:
     try:
         validate_csrf(request.form.get("csrf_token"))
@@ -260,16 +262,27 @@ def _check_csrf() -> None:
         abort(400, description="The form has expired; please try again.")
 
 
+# What the consent form adds to the authorization request it carries.
+FORM_FIELDS = frozenset({"csrf_token", "decision", "firm"})
+
+
+def _request_fields() -> dict[str, str]:
+    """Return the authorization request's parameters, sent by GET or POST, for the form."""
+    return {k: v for k, v in request.values.items() if k not in FORM_FIELDS}
+
+
 def _consent_page(client: AppOAuthClient, outcome: Entitlement, scope: str) -> str:
     allow_form_targets(str(request.values["redirect_uri"]))  # Allow and Deny both go there
+    if client.row.logo_url:
+        allow_images(client.row.logo_url)
     return render_template(
         TEMPLATES + "consent.html",
         client=client.row,
         listing=client.row.listing,
-        app_name=_app_name(client.row.listing),
+        app_name=app_name(client.row.listing),
         entitlement=outcome,
         scopes=scope_list(scope),
-        action=request.full_path,
+        request_fields=_request_fields(),
     )
 
 
@@ -284,7 +297,7 @@ def _issue_code(
         user_id=current_user.id,
         entitlement=outcome,
         scope=scope,
-        nonce=request.values.get("nonce"),
+        nonce=request.values.get("nonce") if "openid" in scope_list(scope) else None,
         sid=sid,
         auth_time=auth_time,
     )
@@ -332,9 +345,7 @@ def userinfo() -> Response:
     if "openid" not in scope:
         return _invalid_token("The access token was not issued for OpenID Connect.")
     grant = row.grant
-    subject = grants.subject_for(
-        session_db, clock, grant.user_id, grants.vendor_of(session_db, grant.app_client)
-    )
+    subject = grants.app_subject(session_db, clock, grant.user_id, grant.app_client)
     claims = userinfo_claims(
         subject,
         scope,
@@ -366,8 +377,10 @@ def introspect() -> Response:
 
 def _needs_confirmation(ending: Any) -> bool:
     """Ask first without a hint, or when the hint names another sign-in than this session's."""
-    claims = ending.id_token_claims
-    return claims is None or claims.get("sid") != session_id()
+    claims, sid = ending.id_token_claims, session_id()
+    if claims is None or sid is None or ending.client is None:
+        return True
+    return bool(claims.get("sid") != app_sid(sid, ending.client.get_client_id()))
 
 
 @bp.route("/oauth/logout", methods=["GET", "POST"])

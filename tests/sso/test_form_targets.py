@@ -73,16 +73,31 @@ def test_an_unregistered_redirect_uri_in_next_names_nothing(
     assert _form_action(page) == "form-action 'self'"
 
 
-def test_open_app_as_next_names_the_apps_login_initiation_origin(
+def test_open_app_as_next_names_the_app_to_a_member_of_the_firm(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
     world = make_world(session, clock)
+    sign_in_now(client, world.member, clock)
+    next_url = f"/subscriptions/{world.subscription.id}/open"
 
-    page = client.get(
-        "/login", query_string={"next": f"/subscriptions/{world.subscription.id}/open"}
-    )
+    page = client.get("/login", query_string={"next": next_url, "again": "1"})
 
     assert _form_action(page) == "form-action 'self' https://app.example"
+
+
+def test_open_app_as_next_tells_an_outsider_nothing_of_the_subscription(
+    client: FlaskClient, session: Session, clock: FrozenClock
+) -> None:
+    world = make_world(session, clock)
+    outsider = make_world(session, clock).owner
+    next_url = f"/subscriptions/{world.subscription.id}/open"
+
+    anonymous = client.get("/login", query_string={"next": next_url})
+    sign_in_now(client, outsider, clock)
+    other = client.get("/login", query_string={"next": next_url, "again": "1"})
+
+    assert _form_action(anonymous) == "form-action 'self'"
+    assert _form_action(other) == "form-action 'self'"
 
 
 @pytest.mark.parametrize("next_url", ["", "/", "https://app.example/x", "/no/such/page"])
@@ -90,3 +105,18 @@ def test_other_sign_ins_keep_form_action_to_this_site(client: FlaskClient, next_
     page = client.get("/login", query_string={"next": next_url})
 
     assert _form_action(page) == "form-action 'self'"
+
+
+def test_the_consent_page_may_show_the_apps_logo_and_no_other_image_origin(
+    client: FlaskClient, session: Session, clock: FrozenClock
+) -> None:
+    world = make_world(session, clock)
+    world.app_client.logo_url = "https://cdn.app.example/logo.png"
+    session.commit()
+    sign_in_now(client, world.owner, clock)
+
+    page = client.get("/oauth/authorize", query_string=authorize_query(world, new_pkce()))
+    policy = page.headers["Content-Security-Policy"]
+
+    assert "img-src 'self' data: https://cdn.app.example;" in policy
+    assert client.get("/login").headers["Content-Security-Policy"].count("cdn.app.example") == 0

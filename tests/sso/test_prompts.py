@@ -75,10 +75,13 @@ def _sent_to_sign_in(client: FlaskClient, sent: Sent) -> dict[str, str]:
     assert response.status_code == 302, response.get_data(as_text=True)[:500]
     location = urlsplit(response.headers["Location"])
     assert location.path == "/login"
+    query = {k: v[0] for k, v in parse_qs(location.query).items()}
+    # A link from elsewhere must not sign anyone out: the session stays until a new sign-in.
     with client.session_transaction() as browser:
-        assert "_user_id" not in browser
-        assert AUTH_TIME_KEY not in browser
-    return {k: v[0] for k, v in parse_qs(location.query).items()}
+        assert "_user_id" in browser
+        assert AUTH_TIME_KEY in browser
+    assert query["again"] == "1"
+    return query
 
 
 def _code(response: Any) -> str:
@@ -145,7 +148,7 @@ def test_a_bad_prompt_is_refused_back_to_the_app(
 # ---- signing in again ----------------------------------------------------------------------------
 
 
-def test_prompt_login_ends_the_session_and_sends_the_user_to_sign_in(
+def test_prompt_login_sends_the_signed_in_user_to_sign_in_again(
     client: FlaskClient, world: AppWorld
 ) -> None:
     sent = _authorize(client, world, prompt="login")
@@ -154,7 +157,31 @@ def test_prompt_login_ends_the_session_and_sends_the_user_to_sign_in(
     back = {k: v[0] for k, v in parse_qs(urlsplit(login["next"]).query).items()}
     assert urlsplit(login["next"]).path == "/oauth/authorize"
     assert "prompt" not in back
+    assert back["max_age"] == "60"
     assert back["state"] == sent.state
+
+
+def test_going_back_without_signing_in_again_is_asked_again(
+    client: FlaskClient, world: AppWorld, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(minutes=5))
+    login = _sent_to_sign_in(client, _authorize(client, world, prompt="login"))
+
+    skipped = client.get(login["next"])
+
+    assert skipped.status_code == 302
+    assert urlsplit(skipped.headers["Location"]).path == "/login"
+
+
+def test_the_sign_in_page_asks_again_even_though_the_user_is_signed_in(
+    client: FlaskClient, world: AppWorld
+) -> None:
+    login = _sent_to_sign_in(client, _authorize(client, world, prompt="login"))
+
+    page = client.get("/login", query_string=login)
+
+    assert page.status_code == 200
+    assert 'id="sign-in-again"' in page.get_data(as_text=True)
 
 
 def test_after_the_fresh_sign_in_prompt_login_gives_a_code(
