@@ -2,16 +2,14 @@
 
 Authlib's Flask client does the protocol: a code request with PKCE S256, state and nonce, the
 code exchange, and the ID token's signature, issuer, audience, expiry and nonce. What is ours
-is the linking: which Yunshi user an upstream account signs in as, decided by `choose_route`.
+is the linking: which Yunshi user an upstream account signs in as, decided by the rules in
+sso.upstream_rules; here are the client, the callback and the services that apply them.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import requests
@@ -19,7 +17,6 @@ import sqlalchemy as sa
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import FlaskOAuth2App, OAuth
-from email_validator import EmailNotValidError
 from flask import Flask, current_app, request, session
 from flask_babel import gettext as _
 from joserfc.errors import JoseError
@@ -27,13 +24,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.inputs import MAX_DISPLAY_NAME_LENGTH, normalize_email
 from marketplace.accounts.models import User
 from marketplace.audit.services import Actor, record
 from marketplace.clock import Clock
 from marketplace.errors import AppError, Conflict, ValidationFailed
 from marketplace.settings import Settings, SettingsError
 from sso.upstream_models import UpstreamIdentity
+from sso.upstream_rules import (
+    AccountState,
+    PendingLink,
+    Route,
+    UpstreamClaims,
+    account_state,
+    choose_route,
+    claims_from,
+    display_name_for,
+    pending_link,
+)
 
 CLIENT_NAME = "upstream"
 EXTENSION_KEY = "upstream_oidc"
@@ -41,7 +48,6 @@ SCOPE = "openid email profile"
 # Where the session keeps the page to return to and an upstream account waiting for a password.
 NEXT_KEY = "upstream_next"
 PENDING_KEY = "upstream_pending"
-PENDING_LIFETIME = timedelta(minutes=10)
 HTTP_TIMEOUT_SECONDS = 10
 
 
@@ -230,138 +236,6 @@ def _verified_claims(client: FlaskOAuth2App) -> Mapping[str, Any]:
     return {**extra, **claims}
 
 
-# ---- pure rules -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UpstreamClaims:
-    """Who the provider says signed in: its account id, and an address it may vouch for."""
-
-    issuer: str
-    subject: str
-    email: str | None
-    email_verified: bool
-    name: str | None
-
-
-def _text_claim(raw: Mapping[str, Any], key: str) -> str | None:
-    value = raw.get(key)
-    return value.strip() or None if isinstance(value, str) else None
-
-
-def claims_from(issuer: str, raw: Mapping[str, Any]) -> UpstreamClaims:
-    """Read the claims we use; raise ValueError without a usable subject."""
-    subject = raw.get("sub")
-    if not isinstance(subject, str) or not subject or len(subject) > 255:
-        raise ValueError("the ID token has no usable subject")
-    email: str | None = None
-    address = _text_claim(raw, "email")
-    if address:
-        try:
-            email = normalize_email(address)
-        except EmailNotValidError:
-            email = None
-    # Some providers send the boolean as a string; 1 and other truthy values do not count.
-    verified = raw.get("email_verified") is True or raw.get("email_verified") == "true"
-    return UpstreamClaims(
-        issuer, subject, email, email is not None and verified, _text_claim(raw, "name")
-    )
-
-
-class AccountState(StrEnum):
-    """What Yunshi knows about the account that has the upstream address."""
-
-    NONE = "none"
-    CONFIRMED = "confirmed"
-    UNCONFIRMED = "unconfirmed"
-    CLOSED = "closed"
-
-
-class Route(StrEnum):
-    """What a first (or later) upstream sign-in leads to."""
-
-    SIGN_IN = "sign_in"
-    LINK_BY_EMAIL = "link_by_email"
-    CREATE_ACCOUNT = "create_account"
-    ASK_PASSWORD = "ask_password"  # noqa: S105 (a route, not a secret)
-    REFUSE_CLOSED = "refuse_closed"
-
-
-def account_state(user: User | None) -> AccountState:
-    """Return the state of a (possibly missing) Yunshi account."""
-    if user is None:
-        return AccountState.NONE
-    if not user.is_active:
-        return AccountState.CLOSED
-    return AccountState.CONFIRMED if user.is_confirmed else AccountState.UNCONFIRMED
-
-
-def choose_route(*, linked: AccountState, email_verified: bool, by_email: AccountState) -> Route:
-    """Decide what an upstream sign-in does from its link, its address and our account."""
-    if linked is AccountState.CLOSED:
-        return Route.REFUSE_CLOSED
-    if linked is not AccountState.NONE:
-        return Route.SIGN_IN
-    if not email_verified:
-        return Route.ASK_PASSWORD
-    if by_email is AccountState.NONE:
-        return Route.CREATE_ACCOUNT
-    if by_email is AccountState.CONFIRMED:
-        return Route.LINK_BY_EMAIL
-    if by_email is AccountState.CLOSED:
-        return Route.REFUSE_CLOSED
-    # An unconfirmed account may belong to whoever typed the address: its password decides.
-    return Route.ASK_PASSWORD
-
-
-def display_name_for(claims: UpstreamClaims) -> str:
-    """Return a display name for a new account: the provider's `name`, else the address."""
-    name = " ".join((claims.name or "").split()) or str(claims.email)
-    return name[:MAX_DISPLAY_NAME_LENGTH]
-
-
-@dataclass(frozen=True)
-class PendingLink:
-    """An upstream account waiting for its holder to sign in with a Yunshi password."""
-
-    issuer: str
-    subject: str
-    email: str | None
-    expires_at: datetime
-
-
-def pending_link(claims: UpstreamClaims, now: datetime) -> PendingLink:
-    """Return the pending link for claims, valid for PENDING_LIFETIME from now."""
-    return PendingLink(claims.issuer, claims.subject, claims.email, now + PENDING_LIFETIME)
-
-
-def pending_to_session(pending: PendingLink) -> dict[str, Any]:
-    """Return the pending link as plain values for the session."""
-    return {
-        "issuer": pending.issuer,
-        "subject": pending.subject,
-        "email": pending.email,
-        "expires": int(pending.expires_at.timestamp()),
-    }
-
-
-def pending_from_session(raw: object, now: datetime) -> PendingLink | None:
-    """Read a pending link back from the session; None when absent, malformed or expired."""
-    if not isinstance(raw, dict):
-        return None
-    issuer, subject, email, expires = (
-        raw.get(k) for k in ("issuer", "subject", "email", "expires")
-    )
-    if not (isinstance(issuer, str) and isinstance(subject, str) and isinstance(expires, int)):
-        return None
-    if email is not None and not isinstance(email, str):
-        return None
-    expires_at = datetime.fromtimestamp(expires, now.tzinfo)
-    if expires_at <= now:
-        return None
-    return PendingLink(issuer, subject, email, expires_at)
-
-
 # ---- services ---------------------------------------------------------------------------------
 
 
@@ -428,10 +302,37 @@ def sign_in_upstream(
             return SignedIn(_touch_user(session, clock, by_email))
         user = _create_account(session, clock, claims, ip)
         return SignedIn(_touch_user(session, clock, user), created=True)
-    except (IntegrityError, ValidationFailed) as exc:
+    except IntegrityError as exc:
         # Another request linked or created the same account between our read and our write.
         session.rollback()
-        raise Conflict(_("This sign-in clashed with another one. Start again.")) from exc
+        raise _clashed() from exc
+
+
+def _clashed() -> Conflict:
+    return Conflict(_("This sign-in clashed with another one. Start again."))
+
+
+def _field_label(field: str) -> str:
+    if field == "display_name":
+        return str(_("name"))
+    if field == "email":
+        return str(_("email address"))
+    return field
+
+
+def details_refused(error: ValidationFailed) -> UpstreamLoginFailed:
+    """Return the error for account details from the provider that our checks refuse."""
+    problems = "; ".join(
+        f"{_field_label(field)}: {' '.join(messages)}" for field, messages in error.errors.items()
+    )
+    return UpstreamLoginFailed(
+        _(
+            "%(name)s sent account details that cannot open a Yunshi account (%(problems)s). "
+            "Correct them at %(name)s and start again, or sign up here with your email address.",
+            name=provider_name(),
+            problems=problems,
+        )
+    )
 
 
 def _touch(session: Session, clock: Clock, link: UpstreamIdentity, user: User) -> User:
@@ -447,27 +348,23 @@ def _touch_user(session: Session, clock: Clock, user: User) -> User:
 
 def _create_account(session: Session, clock: Clock, claims: UpstreamClaims, ip: str | None) -> User:
     """Add a confirmed account for a verified upstream address, with a password nobody knows."""
-    unusable = secrets.token_urlsafe(32)
-    # The accounts part's own constructor: same checks and uniqueness as a sign-up.
-    user = accounts._add_user(
-        session,
-        clock,
-        display_name=display_name_for(claims),
-        email=str(claims.email),
-        password=unusable,
-        password_confirm=unusable,
-        locale=None,
-    )
-    user.email_confirmed_at = clock.now()
-    after = {"email": user.email, "display_name": user.display_name, "via": claims.issuer}
-    record(
-        session,
-        clock,
-        Actor(user.id, ip_address=ip),
-        "user.signed_up",
-        ("user", user.id),
-        after=after,
-    )
+    try:
+        # The accounts part's own constructor: same checks and uniqueness as a sign-up.
+        user = accounts.add_confirmed_user(
+            session,
+            clock,
+            None,
+            email=str(claims.email),
+            display_name=display_name_for(claims),
+            via=claims.issuer,
+            ip=ip,
+        )
+    except ValidationFailed as exc:
+        session.rollback()
+        if "email" in exc.errors:
+            # The address was valid and had no account when we looked: a sign-in took it since.
+            raise _clashed() from exc
+        raise details_refused(exc) from exc
     _link(session, clock, user, claims.issuer, claims.subject, claims.email, ip, "new_account")
     return user
 

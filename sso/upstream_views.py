@@ -15,7 +15,8 @@ from marketplace.extensions import db
 from marketplace.forms import apply_errors
 from marketplace.urls import external_url, safe_next
 from sso import upstream
-from sso.upstream import PasswordNeeded, PendingLink, UpstreamLoginFailed
+from sso.upstream import PasswordNeeded, UpstreamLoginFailed
+from sso.upstream_rules import PendingLink, pending_from_session, pending_to_session
 
 bp = Blueprint("upstream", __name__)
 TEMPLATES = "sso/"
@@ -76,7 +77,7 @@ def callback() -> ResponseReturnValue:
     except (UpstreamLoginFailed, Conflict) as error:
         return _failed(error)
     if isinstance(outcome, PasswordNeeded):
-        session[upstream.PENDING_KEY] = upstream.pending_to_session(outcome.pending)
+        session[upstream.PENDING_KEY] = pending_to_session(outcome.pending)
         return redirect(url_for("upstream.link"))
     return _finish(outcome.user)
 
@@ -84,9 +85,7 @@ def callback() -> ResponseReturnValue:
 @bp.route("/login/upstream/link", methods=["GET", "POST"])
 def link() -> ResponseReturnValue:
     """Ask for a Yunshi password to link the waiting upstream account, then sign in."""
-    pending = upstream.pending_from_session(
-        session.get(upstream.PENDING_KEY), current_clock().now()
-    )
+    pending = pending_from_session(session.get(upstream.PENDING_KEY), current_clock().now())
     if pending is None:
         session.pop(upstream.PENDING_KEY, None)
         return _failed(upstream.link_expired())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -125,22 +126,57 @@ def sign_up(
     return user
 
 
-def create_confirmed_user(
-    session: Session, clock: Clock, *, display_name: str, email: str, password: str
+def add_confirmed_user(
+    session: Session,
+    clock: Clock,
+    actor: Actor | None,
+    *,
+    email: str,
+    display_name: str,
+    password: str | None = None,
+    via: str | None = None,
+    ip: str | None = None,
 ) -> User:
-    """Create an account whose address the operator vouches for (no mail is sent)."""
+    """Add an account whose address is vouched for, with its audit entry; the caller commits.
+
+    An actor (the operator is `Actor(None)`) records "user.created"; with None the account
+    signs itself up ("user.signed_up" by itself, from ip), `via` naming who vouched for it.
+    Without a password the account gets one nobody knows. Bad input raises ValidationFailed
+    naming the field; an address taken meanwhile also rolls the session back.
+    """
+    chosen = password if password is not None else secrets.token_urlsafe(32)
     user = _add_user(
         session,
         clock,
         display_name=display_name,
         email=email,
-        password=password,
-        password_confirm=password,
+        password=chosen,
+        password_confirm=chosen,
         locale=None,
     )
     user.email_confirmed_at = clock.now()
-    after = snapshot(user, ("email", "display_name"))
-    record(session, clock, Actor(None), "user.created", ("user", user.id), after=after)
+    after = snapshot(user, ("email", "display_name")) | ({"via": via} if via else {})
+    if actor is None:
+        record(
+            session,
+            clock,
+            Actor(user.id, ip_address=ip),
+            "user.signed_up",
+            ("user", user.id),
+            after=after,
+        )
+    else:
+        record(session, clock, actor, "user.created", ("user", user.id), after=after)
+    return user
+
+
+def create_confirmed_user(
+    session: Session, clock: Clock, *, display_name: str, email: str, password: str
+) -> User:
+    """Create an account whose address the operator vouches for (no mail is sent)."""
+    user = add_confirmed_user(
+        session, clock, Actor(None), email=email, display_name=display_name, password=password
+    )
     session.commit()
     return user
 

@@ -26,22 +26,27 @@ from marketplace.errors import Conflict, ValidationFailed
 from marketplace.settings import SettingsError, settings_from_env
 from sso import upstream
 from sso.upstream import (
-    AccountState,
     PasswordNeeded,
-    PendingLink,
-    Route,
     SignedIn,
-    UpstreamClaims,
     UpstreamLoginFailed,
-    choose_route,
-    claims_from,
-    display_name_for,
+    details_refused,
     link_with_password,
-    pending_from_session,
-    pending_to_session,
     sign_in_upstream,
 )
 from sso.upstream_models import UpstreamIdentity
+from sso.upstream_rules import (
+    AccountState,
+    PendingLink,
+    Route,
+    UpstreamClaims,
+    choose_route,
+    claims_from,
+    clean_display_name,
+    display_name_for,
+    pending_from_session,
+    pending_link,
+    pending_to_session,
+)
 from tests import backends
 from tests.conftest import make_test_settings
 from tests.factories import PASSWORD, PASSWORD_HASH, make_user
@@ -122,15 +127,36 @@ def test_claims_without_a_usable_subject_are_refused(subject: object) -> None:
         claims_from(ISSUER, {"sub": subject, "email": "a@example.com"})
 
 
-def test_a_new_account_is_named_after_the_name_claim_or_else_the_address() -> None:
+def test_a_new_account_is_named_after_the_name_claim_or_else_the_local_part() -> None:
     assert display_name_for(claims(name="  林   晓 ")) == "林 晓"
-    assert display_name_for(claims(name=None)) == "firm.owner@example.com"
-    assert display_name_for(claims(name="   ")) == "firm.owner@example.com"
+    assert display_name_for(claims(name=None)) == "firm.owner"
+    assert display_name_for(claims(name="   ")) == "firm.owner"
+    assert display_name_for(claims(name="\x00\u200b\u202e")) == "firm.owner"
     assert display_name_for(claims(name="名" * 300)) == "名" * 100
 
 
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        (None, ""),
+        ("林\x00晓", "林晓"),
+        ("林\t晓\r\n测试\x85", "林 晓 测试"),
+        ("\u202eevil\u200b name\ufeff", "evil name"),
+        ("\x1b[31m红\x7f", "[31m红"),
+        ("林\u3000晓", "林 晓"),
+        ("生僻\ue000字", "生僻\ue000字"),  # private-use characters carry rare name characters
+        ("a" * 99 + " b", "a" * 99),
+        ("名" * 300, "名" * 100),
+    ],
+)
+def test_a_display_name_loses_invisible_characters_and_excess_length(
+    raw: str | None, clean: str
+) -> None:
+    assert clean_display_name(raw) == clean
+
+
 def test_a_pending_link_survives_the_session_for_ten_minutes_only() -> None:
-    pending = upstream.pending_link(claims(), NOW)
+    pending = pending_link(claims(), NOW)
     stored = pending_to_session(pending)
     assert pending_from_session(stored, NOW + timedelta(minutes=9, seconds=59)) == pending
     assert pending_from_session(stored, NOW + timedelta(minutes=10)) is None
@@ -246,6 +272,50 @@ def test_a_verified_address_nobody_has_gets_a_confirmed_account_and_a_link(
     assert linked.after is not None and linked.after["method"] == "new_account"
 
 
+@pytest.mark.parametrize(
+    ("name", "display_name"),
+    [
+        ("名" * 300, "名" * 100),
+        ("林\x00晓\u202e\n\x1b测试\x7f", "林晓 测试"),
+        ("", "new.firm"),
+        ("\x00\t\u200b", "new.firm"),
+        (None, "new.firm"),
+    ],
+)
+def test_a_name_claim_our_checks_would_refuse_is_cleaned_not_a_dead_end(
+    session: Session, clock: FrozenClock, name: str | None, display_name: str
+) -> None:
+    outcome = sign_in_upstream(session, clock, claims(email="new.firm@example.com", name=name))
+    assert isinstance(outcome, SignedIn)
+    assert outcome.created
+    session.expire_all()
+    stored = session.get(User, outcome.user.id)
+    assert stored is not None and stored.display_name == display_name
+    [created] = audit(session, "user.signed_up")
+    assert created.after is not None and created.after["display_name"] == display_name
+    assert len(links_of(session, outcome.user)) == 1
+
+
+def test_details_our_checks_refuse_are_named_not_called_a_clash(english: None) -> None:
+    error = details_refused(
+        ValidationFailed({"display_name": ["Enter the name other people will see."]})
+    )
+    assert isinstance(error, UpstreamLoginFailed)
+    assert error.status == 400
+    assert "name: Enter the name other people will see." in error.detail
+    assert "clash" not in error.detail
+
+
+def test_the_accounts_part_creates_the_upstream_account_in_one_transaction(
+    session: Session, clock: FrozenClock
+) -> None:
+    outcome = sign_in_upstream(session, clock, claims(email="new.firm@example.com"), ip="1.2.3.4")
+    assert isinstance(outcome, SignedIn)
+    [created] = audit(session, "user.signed_up")
+    assert (created.actor_user_id, created.ip_address) == (outcome.user.id, "1.2.3.4")
+    assert audit(session, "user.created") == []
+
+
 def test_a_linked_upstream_account_signs_in_as_its_user_whatever_its_address(
     session: Session, clock: FrozenClock
 ) -> None:
@@ -310,7 +380,7 @@ def test_closed_accounts_cannot_sign_in_upstream(
 
 def test_a_password_links_the_pending_account(session: Session, clock: FrozenClock) -> None:
     owner = make_user("owner@example.com")
-    pending = upstream.pending_link(claims(email="other@example.com", verified=False), clock.now())
+    pending = pending_link(claims(email="other@example.com", verified=False), clock.now())
     user = link_with_password(
         session, clock, pending, email="owner@example.com", password=PASSWORD, ip="1.2.3.4"
     )
@@ -324,7 +394,7 @@ def test_a_password_links_the_pending_account(session: Session, clock: FrozenClo
 
 def test_a_wrong_password_links_nothing(session: Session, clock: FrozenClock) -> None:
     owner = make_user("owner@example.com")
-    pending = upstream.pending_link(claims(verified=False), clock.now())
+    pending = pending_link(claims(verified=False), clock.now())
     with pytest.raises(ValidationFailed) as refused:
         link_with_password(
             session, clock, pending, email=owner.email, password="not it at all", ip="1.2.3.4"
@@ -338,7 +408,7 @@ def test_an_account_links_to_one_upstream_account_only(
 ) -> None:
     owner = make_user("owner@example.com")
     assert sign_in_upstream(session, clock, claims(email=owner.email)) == SignedIn(owner)
-    second = upstream.pending_link(claims(subject="sub-2", verified=False), clock.now())
+    second = pending_link(claims(subject="sub-2", verified=False), clock.now())
     with pytest.raises(Conflict, match="already linked"):
         link_with_password(session, clock, second, email=owner.email, password=PASSWORD, ip="ip")
     assert [link.subject for link in links_of(session, owner)] == ["sub-1"]
@@ -350,7 +420,7 @@ def test_an_upstream_account_linked_elsewhere_is_not_moved_by_a_password(
     first = make_user("first@example.com")
     second = make_user("second@example.com")
     assert sign_in_upstream(session, clock, claims(email=first.email)) == SignedIn(first)
-    pending = upstream.pending_link(claims(verified=False), clock.now())
+    pending = pending_link(claims(verified=False), clock.now())
     with pytest.raises(Conflict, match="another Yunshi account"):
         link_with_password(session, clock, pending, email=second.email, password=PASSWORD, ip="ip")
     assert links_of(session, second) == []
@@ -492,7 +562,7 @@ def test_the_password_page_refuses_a_pending_account_after_ten_minutes(
     visitor: FlaskClient, clock: FrozenClock
 ) -> None:
     make_user("owner@example.com")
-    _wait_for_password(visitor, upstream.pending_link(claims(verified=False), clock.now()))
+    _wait_for_password(visitor, pending_link(claims(verified=False), clock.now()))
     clock.advance(timedelta(minutes=10, seconds=1))
     response = visitor.post(
         "/login/upstream/link", data={"email": "owner@example.com", "password": PASSWORD}
@@ -507,7 +577,7 @@ def test_the_password_page_links_and_signs_in(
 ) -> None:
     _set_language(visitor, "en")
     owner = make_user("owner@example.com")
-    pending = upstream.pending_link(claims(email="lin@gov.example", verified=False), clock.now())
+    pending = pending_link(claims(email="lin@gov.example", verified=False), clock.now())
     _wait_for_password(visitor, pending, next_page="/settings")
     page = visitor.get("/login/upstream/link").get_data(as_text=True)
     assert 'value="lin@gov.example"' in page
@@ -535,7 +605,7 @@ def test_the_password_page_never_redirects_off_site(
     visitor: FlaskClient, clock: FrozenClock
 ) -> None:
     make_user("owner@example.com")
-    pending = upstream.pending_link(claims(verified=False), clock.now())
+    pending = pending_link(claims(verified=False), clock.now())
     _wait_for_password(visitor, pending, next_page="//evil.example/")
     done = visitor.post(
         "/login/upstream/link", data={"email": "owner@example.com", "password": PASSWORD}
@@ -550,7 +620,7 @@ def test_the_password_page_says_when_the_account_is_linked_to_someone_else(
     _set_language(visitor, "en")
     owner = make_user("owner@example.com")
     sign_in_upstream(session, clock, claims(subject="sub-0", email=owner.email))
-    _wait_for_password(visitor, upstream.pending_link(claims(verified=False), clock.now()))
+    _wait_for_password(visitor, pending_link(claims(verified=False), clock.now()))
     response = visitor.post(
         "/login/upstream/link", data={"email": owner.email, "password": PASSWORD}
     )
