@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +13,7 @@ import sqlalchemy as sa
 from marketplace import migrate
 from tests import backends
 from tests.conftest import BACKENDS, RUN_PREFIX
+from tests.live_app import serve_app
 from tests.localstripe import TEST_SECRET_KEY, LocalStripe
 
 CHROMIUM = "/usr/bin/chromium"
@@ -65,19 +59,6 @@ class LiveServer:
         return str(body)
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer in 30 s: {log.read_text()[-2000:]}")
-
-
 @pytest.fixture(scope="session")
 def browser_database_url() -> Iterator[str]:
     """Give the live server a database of its own, migrated to head."""
@@ -91,34 +72,21 @@ def live_server(
     browser_database_url: str, redis_url: str | None, localstripe: LocalStripe
 ) -> Iterator[LiveServer]:
     """Run the app under gunicorn on a free loopback port for the whole run."""
-    port = backends.free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
+    settings = {
         "DATABASE_URL": browser_database_url,
         "SECRET_KEY": "browser-test-secret",
-        "PUBLIC_URL": url,
         "RATE_LIMIT_PREFIX": f"{RUN_PREFIX}-browser",
         "LOG_JSON": "1",
         "STRIPE_API_KEY": TEST_SECRET_KEY,
         "STRIPE_API_BASE": localstripe.url,
+        **({"REDIS_URL": redis_url} if redis_url else {}),
     }
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    log = Path(tempfile.mkstemp(prefix="gunicorn-", suffix=".log")[1])
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    command = [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "app:create_app()"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
     engine = sa.create_engine(browser_database_url)
     try:
-        _wait_until_up(url, process, log)
-        yield LiveServer(url, engine)
+        with serve_app(settings, label="browser") as served:
+            yield LiveServer(served.url, engine)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
         engine.dispose()
-        log.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

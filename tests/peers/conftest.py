@@ -10,18 +10,10 @@ relying party without following it.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 import pytest
@@ -36,9 +28,9 @@ from marketplace.settings import Settings
 from tests import backends
 from tests.conftest import BACKENDS, RUN_PREFIX
 from tests.factories import PASSWORD
+from tests.live_app import Served, serve_app
 from tests.sso.provider_world import POST_LOGOUT_URI, REDIRECT_URI, make_world
 
-ROOT = Path(__file__).resolve().parents[2]
 SECRET_KEY = "peer-test-secret"
 MAX_HOPS = 10
 
@@ -46,62 +38,21 @@ MAX_HOPS = 10
 # ---- the app under gunicorn -------------------------------------------------------------------
 
 
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer in 30 s: {log.read_text()[-2000:]}")
-
-
-@dataclass(frozen=True)
-class Served:
-    """The app under gunicorn: its URL (the issuer) and the file its output goes to."""
-
-    url: str
-    log: Path
-
-    def log_tail(self, chars: int = 3000) -> str:
-        """Return the end of the server's output, to explain a failure."""
-        return self.log.read_text(errors="replace")[-chars:]
-
-
 @contextmanager
 def gunicorn_app(
     database_url: str, redis_url: str | None, *, label: str, env: dict[str, str] | None = None
 ) -> Iterator[Served]:
     """Serve the app under gunicorn on a free loopback port until the block ends."""
-    port = backends.free_port()
-    url = f"http://127.0.0.1:{port}"
-    full_env = {
-        **os.environ,
+    settings = {
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET_KEY,
-        "PUBLIC_URL": url,
         "RATE_LIMIT_PREFIX": f"{RUN_PREFIX}-{label}",
         "LOG_JSON": "1",
+        **({"REDIS_URL": redis_url} if redis_url else {}),
         **(env or {}),
     }
-    if redis_url:
-        full_env["REDIS_URL"] = redis_url
-    log = Path(tempfile.mkstemp(prefix=f"gunicorn-{label}-", suffix=".log")[1])
-    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    command = [gunicorn, "--bind", f"127.0.0.1:{port}", "--workers", "2", "--no-control-socket"]
-    command.append("app:create_app()")
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=full_env, stdout=out, stderr=out)
-    try:
-        _wait_until_up(url, process, log)
-        yield Served(url, log)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        log.unlink(missing_ok=True)
+    with serve_app(settings, label=label) as served:
+        yield served
 
 
 @dataclass(frozen=True)
