@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -312,39 +313,38 @@ class FoundToken:
     expires_at: datetime
 
 
-def _found_access(session: Session, clock: Clock, token: str) -> FoundToken | None:
-    row = session.scalar(
-        sa.select(AppAccessToken)
-        .options(joinedload(AppAccessToken.grant).joinedload(Grant.app_client))
-        .where(AppAccessToken.token_hash == digest(token))
+def _found(
+    session: Session,
+    clock: Clock,
+    model: type[AppAccessToken] | type[RefreshToken],
+    token: str,
+) -> FoundToken | None:
+    row = cast(
+        AppAccessToken | RefreshToken | None,
+        session.scalar(
+            sa.select(model)
+            .options(joinedload(model.grant).joinedload(Grant.app_client))
+            .where(model.token_hash == digest(token))
+        ),
     )
     if row is None:
         return None
-    live = active_access_token(session, clock, token) is not None
-    return FoundToken("access_token", row.grant, live, row.scope, row.issued_at, row.expires_at)
-
-
-def _found_refresh(session: Session, clock: Clock, token: str) -> FoundToken | None:
-    row = session.scalar(
-        sa.select(RefreshToken)
-        .options(joinedload(RefreshToken.grant).joinedload(Grant.app_client))
-        .where(RefreshToken.token_hash == digest(token))
-    )
-    if row is None:
-        return None
-    live = active_refresh_token(session, clock, token) is not None and grant_entitled(
-        session, row.grant
-    )
-    return FoundToken("refresh_token", row.grant, live, row.scope, row.issued_at, row.expires_at)
+    if isinstance(row, AppAccessToken):
+        kind, live = "access_token", active_access_token(session, clock, token) is not None
+    else:
+        kind = "refresh_token"
+        live = active_refresh_token(session, clock, token) is not None
+        live = live and grant_entitled(session, row.grant)
+    return FoundToken(kind, row.grant, live, row.scope, row.issued_at, row.expires_at)
 
 
 def find_token(session: Session, clock: Clock, token: str, hint: str | None) -> FoundToken | None:
     """Find an access or refresh token by its value, looking first where the hint says."""
-    finders = [_found_access, _found_refresh]
+    models: list[type[AppAccessToken] | type[RefreshToken]] = [AppAccessToken, RefreshToken]
     if hint == "refresh_token":
-        finders.reverse()
-    for finder in finders:
-        found = finder(session, clock, token)
+        models.reverse()
+    for model in models:
+        found = _found(session, clock, model, token)
         if found is not None:
             return found
     return None

@@ -326,41 +326,28 @@ def _save(grant: Grant, token: dict[str, Any]) -> None:
 
 @dataclass
 class PresentedToken:
-    """An app's access or refresh token found for revocation or introspection."""
+    """An app's access or refresh token, as Authlib's revocation and introspection read it."""
 
-    kind: str
-    grant: Grant
-    active: bool
-    scope: str
-    expires_at: int
-    issued_at: int
+    found: grants.FoundToken
 
     def check_client(self, client: Any) -> bool:
         """Tell whether client is the app the token was issued to."""
-        return isinstance(client, AppOAuthClient) and client.row.id == self.grant.app_client_id
+        return (
+            isinstance(client, AppOAuthClient) and client.row.id == self.found.grant.app_client_id
+        )
 
     def is_expired(self) -> bool:
         """Tell whether the token is no longer live (expiry and revocation folded in)."""
-        return not self.active
+        return not self.found.active
 
     def is_revoked(self) -> bool:
         """Tell whether the token is no longer live."""
-        return not self.active
+        return not self.found.active
 
 
 def _find_token(token_string: str, hint: str | None) -> PresentedToken | None:
-    session, clock = db.session(), current_clock()
-    found = grants.find_token(session, clock, token_string, hint)
-    if found is None:
-        return None
-    return PresentedToken(
-        kind=found.kind,
-        grant=found.grant,
-        active=found.active,
-        scope=found.scope,
-        expires_at=int(found.expires_at.timestamp()),
-        issued_at=int(found.issued_at.timestamp()),
-    )
+    found = grants.find_token(db.session(), current_clock(), token_string, hint)
+    return PresentedToken(found) if found is not None else None
 
 
 class AppRevocation(RevocationEndpoint):
@@ -374,8 +361,9 @@ class AppRevocation(RevocationEndpoint):
 
     def revoke_token(self, token: PresentedToken, request: OAuth2Request) -> None:
         """Revoke it; a refresh token takes its whole grant with it."""
+        found = token.found
         grants.revoke_presented(
-            db.session(), current_clock(), token.grant, token.kind, request.form["token"]
+            db.session(), current_clock(), found.grant, found.kind, request.form["token"]
         )
 
 
@@ -394,18 +382,18 @@ class AppIntrospection(IntrospectionEndpoint):
 
     def introspect_token(self, token: PresentedToken) -> dict[str, Any]:
         """Describe a live token: scope, client, subject, times, firm claims."""
-        session, clock = db.session(), current_clock()
-        grant = token.grant
+        session, clock, found = db.session(), current_clock(), token.found
+        grant = found.grant
         client = grant.app_client
         subject = grants.app_subject(session, clock, grant.user_id, client)
         session.commit()
         return {
             "active": True,
-            "scope": token.scope,
+            "scope": found.scope,
             "client_id": client.client_id,
-            "token_type": "Bearer" if token.kind == "access_token" else "refresh_token",
-            "exp": token.expires_at,
-            "iat": token.issued_at,
+            "token_type": "Bearer" if found.kind == "access_token" else "refresh_token",
+            "exp": int(found.expires_at.timestamp()),
+            "iat": int(found.issued_at.timestamp()),
             "sub": subject,
             "aud": client.client_id,
             "iss": issuer(),
