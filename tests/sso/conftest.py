@@ -6,6 +6,7 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
@@ -14,13 +15,14 @@ from werkzeug.test import TestResponse
 from marketplace.accounts.models import User
 from marketplace.audit.models import AuditEntry
 from marketplace.audit.services import Actor
-from marketplace.clock import current_clock
+from marketplace.clock import FrozenClock, current_clock
 from marketplace.extensions import db
 from marketplace.orgs.models import Membership, Organization, OrgKind
 from sso.models import AccessToken, ApiClient
 from sso.services import IssuedSecret, create_api_client
 from tests.factories import make_member, make_org, make_user
 from tests.sessions import sign_in  # noqa: F401 (shared by this part's tests)
+from tests.sso.provider_world import AppWorld, signed_in_world
 
 ROLES = ("owner", "admin", "member", "billing")
 
@@ -122,3 +124,9 @@ def client_rows(session: Session) -> list[tuple[Any, ...]]:
     session.expire_all()
     table = sa.inspect(ApiClient).local_table
     return [tuple(r) for r in session.execute(sa.select(table).order_by(table.c.id))]
+
+
+@pytest.fixture
+def world(client: FlaskClient, session: Session, clock: FrozenClock) -> AppWorld:
+    """A vendor app and a firm using it, whose owner is signed in and never consented."""
+    return signed_in_world(client, session, clock)

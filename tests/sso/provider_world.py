@@ -12,7 +12,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from flask.testing import FlaskClient
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from billing.models import Subscription
 from billing.services.seats import assign_seat
@@ -96,6 +99,13 @@ class Pkce:
     challenge: str
 
 
+def signed_in_world(client: FlaskClient, session: Session, clock: Clock) -> AppWorld:
+    """Make an app world and sign its owner in on the client."""
+    world = make_world(session, clock)
+    sign_in_now(client, world.owner, clock)
+    return world
+
+
 def new_pkce() -> Pkce:
     """Return a fresh verifier and its S256 challenge."""
     verifier = secrets.token_urlsafe(48)
@@ -160,18 +170,54 @@ def code_for(client: FlaskClient, world: AppWorld, pkce: Pkce, **overrides: str 
     return params["code"]
 
 
-def exchange(client: FlaskClient, world: AppWorld, code: str, verifier: str) -> Any:
+def exchange(client: FlaskClient, world: AppWorld, code: str, verifier: str) -> TestResponse:
     """Exchange a code at the token endpoint with the client's secret in a Basic header."""
+    return token_request(client, world, code=code, code_verifier=verifier)
+
+
+def token_request(client: FlaskClient, world: AppWorld, **form: str) -> TestResponse:
+    """Post an authorization-code token request as the app, form fields added or replaced."""
+    data = {"grant_type": "authorization_code", "redirect_uri": REDIRECT_URI, **form}
+    return client.post("/oauth/token", data=data, headers=app_auth(world))
+
+
+def issue_tokens(client: FlaskClient, world: AppWorld, **overrides: str | None) -> dict[str, Any]:
+    """Run the code flow (authorization overrides as in authorize_query); return the tokens."""
+    pkce = new_pkce()
+    answer = exchange(client, world, code_for(client, world, pkce, **overrides), pkce.verifier)
+    assert answer.status_code == 200, answer.get_json()
+    body: dict[str, Any] = answer.get_json()
+    return body
+
+
+def refresh(client: FlaskClient, world: AppWorld, token: str) -> TestResponse:
+    """Post a refresh-token grant for the token as the app."""
     return client.post(
         "/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT_URI,
-            "code_verifier": verifier,
-        },
-        headers=basic_auth(world.client_id, world.client_secret),
+        data={"grant_type": "refresh_token", "refresh_token": token},
+        headers=app_auth(world),
     )
+
+
+def introspect(client: FlaskClient, world: AppWorld, token: str) -> TestResponse:
+    """Ask the introspection endpoint about a token as the app."""
+    return client.post("/oauth/introspect", data={"token": token}, headers=app_auth(world))
+
+
+def userinfo(client: FlaskClient, token: str) -> TestResponse:
+    """Call the userinfo endpoint with the access token as a Bearer header."""
+    return client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {token}"})
+
+
+def verified_claims(client: FlaskClient, id_token: str) -> dict[str, Any]:
+    """Verify an ID token against the provider's published /jwks; return its claims."""
+    keys = KeySet.import_key_set(client.get("/jwks").get_json())
+    return dict(jwt.decode(id_token, keys, algorithms=["RS256"]).claims)
+
+
+def app_auth(world: AppWorld) -> dict[str, str]:
+    """Return the Basic Authorization header of the world's app client."""
+    return basic_auth(world.client_id, world.client_secret)
 
 
 def basic_auth(client_id: str, secret: str) -> dict[str, str]:

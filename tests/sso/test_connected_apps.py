@@ -20,13 +20,15 @@ from tests.sso.provider_world import (
     ACTOR,
     AppWorld,
     authorize_query,
-    basic_auth,
     code_for,
     csrf_token,
-    exchange,
+    issue_tokens,
     make_world,
     new_pkce,
+    refresh,
     sign_in_now,
+    signed_in_world,
+    userinfo,
 )
 
 PAGE = "/settings/apps"
@@ -36,15 +38,6 @@ PAGE = "/settings/apps"
 def csrf_on(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """Turn CSRF protection on for one test, as in production."""
     monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
-
-
-def _connect(client: FlaskClient, world: AppWorld) -> dict[str, str]:
-    """Sign the world's owner into the app through the consent page; return the tokens."""
-    pkce = new_pkce()
-    answer = exchange(client, world, code_for(client, world, pkce), pkce.verifier)
-    assert answer.status_code == 200, answer.get_json()
-    tokens: dict[str, str] = answer.get_json()
-    return tokens
 
 
 def _consent(session: Session, world: AppWorld) -> Consent:
@@ -61,19 +54,13 @@ def _name_app(world: AppWorld, english: str) -> None:
     version.name_en = english
 
 
-def _userinfo(client: FlaskClient, access_token: str) -> int:
-    return client.get(
-        "/oauth/userinfo", headers={"Authorization": f"Bearer {access_token}"}
-    ).status_code
-
-
 def test_the_page_lists_the_apps_the_user_allowed_with_vendor_scopes_and_date(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
     world = make_world(session, clock)
     _name_app(world, "Ledger Cloud")
     sign_in_now(client, world.owner, clock)
-    _connect(client, world)
+    issue_tokens(client, world)
     consent = _consent(session, world)
 
     page = client.get(PAGE)
@@ -93,7 +80,7 @@ def test_the_app_is_named_in_the_interface_language(
     world = make_world(session, clock)
     _name_app(world, "Ledger Cloud")
     sign_in_now(client, world.owner, clock)
-    _connect(client, world)
+    issue_tokens(client, world)
     sign_in(client, world.owner, lang="zh_Hans_CN")
 
     html = client.get(PAGE).get_data(as_text=True)
@@ -114,9 +101,9 @@ def test_the_page_shows_only_the_users_own_live_consents(
     make_member(withdrawn.firm, mine.owner, Role.MEMBER)
     assign_seat(session, clock, ACTOR, withdrawn.subscription, mine.owner.id)
     sign_in_now(client, theirs.owner, clock)
-    _connect(client, theirs)
+    issue_tokens(client, theirs)
     sign_in_now(client, mine.owner, clock)
-    _connect(client, mine)
+    issue_tokens(client, mine)
     pkce = new_pkce()
     code_for(client, withdrawn, pkce)
     gone = session.scalars(
@@ -156,8 +143,7 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client: FlaskClient, session: S
 def test_the_settings_page_links_to_the_connected_apps(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
+    signed_in_world(client, session, clock)
 
     html = client.get("/settings").get_data(as_text=True)
 
@@ -170,9 +156,9 @@ def test_withdrawing_ends_the_apps_tokens_and_it_must_ask_again(
     world = make_world(session, clock)
     _name_app(world, "Ledger Cloud")
     sign_in_now(client, world.owner, clock)
-    tokens = _connect(client, world)
+    tokens = issue_tokens(client, world)
     consent = _consent(session, world)
-    assert _userinfo(client, tokens["access_token"]) == 200
+    assert userinfo(client, tokens["access_token"]).status_code == 200
 
     response = client.post(f"{PAGE}/{consent.id}/withdraw", follow_redirects=True)
 
@@ -181,13 +167,8 @@ def test_withdrawing_ends_the_apps_tokens_and_it_must_ask_again(
     assert "Ledger Cloud may no longer sign you in" in html
     assert 'data-testid="no-connected-apps"' in html
     assert _consent(session, world).revoked_at == clock.now()
-    assert _userinfo(client, tokens["access_token"]) == 401
-    refreshed = client.post(
-        "/oauth/token",
-        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-        headers=basic_auth(world.client_id, world.client_secret),
-    )
-    assert refreshed.status_code == 400
+    assert userinfo(client, tokens["access_token"]).status_code == 401
+    assert refresh(client, world, tokens["refresh_token"]).status_code == 400
     [entry] = audit(session, "sso.consent_withdrawn")
     assert entry.actor_user_id == world.owner.id
     assert entry.target_id == str(world.app_client.id)
@@ -201,7 +182,7 @@ def test_withdrawing_another_users_consent_is_not_found_and_changes_nothing(
 ) -> None:
     world, other = make_world(session, clock), make_world(session, clock)
     sign_in_now(client, other.owner, clock)
-    their_tokens = _connect(client, other)
+    their_tokens = issue_tokens(client, other)
     theirs = session.scalars(sa.select(Consent).where(Consent.user_id == other.owner.id)).one()
     sign_in_now(client, world.owner, clock)
 
@@ -211,15 +192,14 @@ def test_withdrawing_another_users_consent_is_not_found_and_changes_nothing(
     session.expire_all()
     assert session.get(Consent, theirs.id).revoked_at is None  # type: ignore[union-attr]
     assert audit(session, "sso.consent_withdrawn") == []
-    assert _userinfo(client, their_tokens["access_token"]) == 200
+    assert userinfo(client, their_tokens["access_token"]).status_code == 200
 
 
 def test_withdrawing_an_unknown_or_already_withdrawn_consent_is_not_found(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    _connect(client, world)
+    world = signed_in_world(client, session, clock)
+    issue_tokens(client, world)
     consent = _consent(session, world)
 
     first = client.post(f"{PAGE}/{consent.id}/withdraw")
@@ -235,9 +215,8 @@ def test_withdrawing_an_unknown_or_already_withdrawn_consent_is_not_found(
 def test_withdrawing_needs_a_post(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    _connect(client, world)
+    world = signed_in_world(client, session, clock)
+    issue_tokens(client, world)
     consent = _consent(session, world)
 
     response = client.get(f"{PAGE}/{consent.id}/withdraw")
@@ -250,9 +229,8 @@ def test_withdrawing_needs_a_post(
 def test_a_withdrawal_without_its_csrf_token_is_refused_and_changes_nothing(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    tokens = _connect(client, world)
+    world = signed_in_world(client, session, clock)
+    tokens = issue_tokens(client, world)
     consent = _consent(session, world)
 
     refused = client.post(f"{PAGE}/{consent.id}/withdraw")
@@ -261,16 +239,15 @@ def test_a_withdrawal_without_its_csrf_token_is_refused_and_changes_nothing(
     assert refused.status_code == 400
     assert forged.status_code == 400
     assert _consent(session, world).revoked_at is None
-    assert _userinfo(client, tokens["access_token"]) == 200
+    assert userinfo(client, tokens["access_token"]).status_code == 200
 
 
 @pytest.mark.usefixtures("csrf_on")
 def test_the_pages_own_token_lets_the_user_withdraw(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    _connect(client, world)
+    world = signed_in_world(client, session, clock)
+    issue_tokens(client, world)
     consent = _consent(session, world)
     token = csrf_token(client.get(PAGE).get_data(as_text=True))
 

@@ -35,34 +35,18 @@ from tests.sso.provider_world import (
     FLAT,
     AppWorld,
     authorize_query,
-    basic_auth,
     code_for,
     exchange,
+    introspect,
+    issue_tokens,
     make_world,
     new_pkce,
     redirect_params,
+    refresh,
     sign_in_now,
+    signed_in_world,
+    userinfo,
 )
-
-
-def _tokens(client: FlaskClient, world: AppWorld) -> dict[str, Any]:
-    pkce = new_pkce()
-    answer = exchange(client, world, code_for(client, world, pkce), pkce.verifier)
-    assert answer.status_code == 200, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
-
-
-def _userinfo(client: FlaskClient, token: str) -> Any:
-    return client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {token}"})
-
-
-def _refresh(client: FlaskClient, world: AppWorld, token: str) -> Any:
-    return client.post(
-        "/oauth/token",
-        data={"grant_type": "refresh_token", "refresh_token": token},
-        headers=basic_auth(world.client_id, world.client_secret),
-    )
 
 
 def _refused(client: FlaskClient, world: AppWorld) -> str:
@@ -186,8 +170,8 @@ def test_on_a_plan_without_seats_every_member_may_open_the_app(
     world = make_world(session, clock, price=FLAT)
     for user in (world.owner, world.member):
         sign_in_now(client, user, clock)
-        body = _tokens(client, world)
-        info = _userinfo(client, body["access_token"]).get_json()
+        body = issue_tokens(client, world)
+        info = userinfo(client, body["access_token"]).get_json()
         assert info["seat_status"] == "not_required"
         assert info["firm_id"] == world.firm.id
 
@@ -198,33 +182,31 @@ def test_on_a_plan_without_seats_every_member_may_open_the_app(
 def test_a_seat_taken_back_kills_the_token_at_once_and_the_relay_revokes_the_grant(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    body = _tokens(client, world)
-    assert _userinfo(client, body["access_token"]).status_code == 200
+    world = signed_in_world(client, session, clock)
+    body = issue_tokens(client, world)
+    assert userinfo(client, body["access_token"]).status_code == 200
 
     unassign_seat(session, clock, ACTOR, world.subscription, world.owner.id)
 
-    assert _userinfo(client, body["access_token"]).status_code == 401
+    assert userinfo(client, body["access_token"]).status_code == 401
     assert _grant_reasons(session, world.owner.id) == [None]
     relay_outbox()
     assert _grant_reasons(session, world.owner.id) == ["seat_removed"]
-    assert _refresh(client, world, body["refresh_token"]).status_code == 400
+    assert refresh(client, world, body["refresh_token"]).status_code == 400
 
 
 def test_a_seat_given_back_does_not_revive_a_revoked_grant(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    body = _tokens(client, world)
+    world = signed_in_world(client, session, clock)
+    body = issue_tokens(client, world)
     unassign_seat(session, clock, ACTOR, world.subscription, world.owner.id)
     relay_outbox()
 
     assign_seat(session, clock, ACTOR, world.subscription, world.owner.id)
 
-    assert _userinfo(client, body["access_token"]).status_code == 401
-    assert _refresh(client, world, body["refresh_token"]).status_code == 400
+    assert userinfo(client, body["access_token"]).status_code == 401
+    assert refresh(client, world, body["refresh_token"]).status_code == 400
 
 
 def test_a_seat_taken_from_another_member_leaves_this_users_grant(
@@ -233,12 +215,12 @@ def test_a_seat_taken_from_another_member_leaves_this_users_grant(
     world = make_world(session, clock)
     assign_seat(session, clock, ACTOR, world.subscription, world.member.id)
     sign_in_now(client, world.owner, clock)
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
     unassign_seat(session, clock, ACTOR, world.subscription, world.member.id)
     relay_outbox()
 
-    assert _userinfo(client, body["access_token"]).status_code == 200
+    assert userinfo(client, body["access_token"]).status_code == 200
     assert _grant_reasons(session, world.owner.id) == [None]
 
 
@@ -246,9 +228,8 @@ def test_a_seat_taken_from_another_member_leaves_this_users_grant(
 def test_a_subscription_that_stops_serving_kills_tokens_and_the_relay_revokes_grants(
     client: FlaskClient, session: Session, clock: FrozenClock, ending: str
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    body = _tokens(client, world)
+    world = signed_in_world(client, session, clock)
+    body = issue_tokens(client, world)
 
     if ending == "suspend":
         _suspend(session, clock, world.subscription)
@@ -256,65 +237,57 @@ def test_a_subscription_that_stops_serving_kills_tokens_and_the_relay_revokes_gr
     else:
         cancel(session, clock, ACTOR, world.subscription, at_period_end=False)
 
-    assert _userinfo(client, body["access_token"]).status_code == 401
-    introspected = client.post(
-        "/oauth/introspect",
-        data={"token": body["refresh_token"]},
-        headers=basic_auth(world.client_id, world.client_secret),
-    )
+    assert userinfo(client, body["access_token"]).status_code == 401
+    introspected = introspect(client, world, body["refresh_token"])
     assert introspected.get_json() == {"active": False}
     relay_outbox()
     assert _grant_reasons(session, world.owner.id) == ["subscription_ended"]
-    assert _refresh(client, world, body["refresh_token"]).status_code == 400
+    assert refresh(client, world, body["refresh_token"]).status_code == 400
 
 
 def test_a_firm_suspended_while_in_use_kills_its_tokens(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    body = _tokens(client, world)
+    world = signed_in_world(client, session, clock)
+    body = issue_tokens(client, world)
 
     world.firm.status = OrgStatus.SUSPENDED
     session.commit()
 
-    assert _userinfo(client, body["access_token"]).status_code == 401
-    assert _refresh(client, world, body["refresh_token"]).status_code == 400
+    assert userinfo(client, body["access_token"]).status_code == 401
+    assert refresh(client, world, body["refresh_token"]).status_code == 400
 
 
 def test_a_vendor_suspended_while_in_use_kills_its_apps_tokens(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    body = _tokens(client, world)
+    world = signed_in_world(client, session, clock)
+    body = issue_tokens(client, world)
 
     world.vendor.status = OrgStatus.SUSPENDED
     session.commit()
 
-    assert _userinfo(client, body["access_token"]).status_code == 401
-    assert _refresh(client, world, body["refresh_token"]).status_code in (400, 401)
+    assert userinfo(client, body["access_token"]).status_code == 401
+    assert refresh(client, world, body["refresh_token"]).status_code in (400, 401)
 
 
 def test_a_closed_account_loses_its_app_tokens(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
-    body = _tokens(client, world)
+    world = signed_in_world(client, session, clock)
+    body = issue_tokens(client, world)
 
     world.owner.is_active = False
     session.commit()
 
-    assert _userinfo(client, body["access_token"]).status_code == 401
-    assert _refresh(client, world, body["refresh_token"]).status_code == 400
+    assert userinfo(client, body["access_token"]).status_code == 401
+    assert refresh(client, world, body["refresh_token"]).status_code == 400
 
 
 def test_a_code_is_refused_when_the_seat_goes_before_the_exchange(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
+    world = signed_in_world(client, session, clock)
     pkce = new_pkce()
     code = code_for(client, world, pkce)
 
@@ -335,7 +308,7 @@ def test_a_user_of_two_firms_opens_the_app_under_the_one_that_subscribes(
     other = _second_firm(world, subscribed=False, session=session, clock=clock)
     sign_in_now(client, world.owner, clock)
 
-    info = _userinfo(client, _tokens(client, world)["access_token"]).get_json()
+    info = userinfo(client, issue_tokens(client, world)["access_token"]).get_json()
 
     assert info["firm_id"] == world.firm.id != other.id
 
@@ -347,8 +320,7 @@ def _open_app(client: FlaskClient, subscription: Subscription) -> Any:
 def test_open_app_sends_the_user_to_the_apps_login_uri_with_our_issuer(
     client: FlaskClient, session: Session, clock: FrozenClock
 ) -> None:
-    world = make_world(session, clock)
-    sign_in_now(client, world.owner, clock)
+    world = signed_in_world(client, session, clock)
 
     response = _open_app(client, world.subscription)
 
@@ -392,7 +364,7 @@ def test_the_firm_the_app_was_opened_from_wins_when_entitled(
     sign_in_now(client, world.owner, clock)
 
     assert _open_app(client, other_subscription).status_code == 302
-    info = _userinfo(client, _tokens(client, world)["access_token"]).get_json()
+    info = userinfo(client, issue_tokens(client, world)["access_token"]).get_json()
 
     assert info["firm_id"] == other.id
     assert info["subscription_id"] == other_subscription.id
@@ -406,7 +378,7 @@ def test_without_a_preference_the_first_entitled_firm_is_used(
     _second_firm(world, subscribed=True, session=session, clock=clock)
     sign_in_now(client, world.owner, clock)
 
-    info = _userinfo(client, _tokens(client, world)["access_token"]).get_json()
+    info = userinfo(client, issue_tokens(client, world)["access_token"]).get_json()
 
     assert info["firm_id"] == world.firm.id
 
@@ -423,7 +395,7 @@ def test_a_preferred_firm_no_longer_entitled_gives_way_to_one_that_is(
     _open_app(client, other_subscription)
     unassign_seat(session, clock, ACTOR, other_subscription, world.owner.id)
 
-    info = _userinfo(client, _tokens(client, world)["access_token"]).get_json()
+    info = userinfo(client, issue_tokens(client, world)["access_token"]).get_json()
 
     assert info["firm_id"] == world.firm.id
 

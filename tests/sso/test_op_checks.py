@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
-from joserfc import jws, jwt
-from joserfc.jwk import KeySet
+from joserfc import jws
 from sqlalchemy.orm import Session
 
 from marketplace.clock import FrozenClock
@@ -24,61 +23,18 @@ from tests.sso.provider_world import (
     basic_auth,
     code_for,
     exchange,
+    introspect,
+    issue_tokens,
     make_app,
     make_world,
     new_pkce,
     redirect_params,
+    refresh,
     sign_in_now,
+    token_request,
+    userinfo,
+    verified_claims,
 )
-
-
-def _verify(client: FlaskClient, id_token: str) -> dict[str, Any]:
-    keys = KeySet.import_key_set(client.get("/jwks").get_json())
-    return dict(jwt.decode(id_token, keys, algorithms=["RS256"]).claims)
-
-
-def _tokens(client: FlaskClient, world: AppWorld, **overrides: str | None) -> dict[str, Any]:
-    pkce = new_pkce()
-    answer = exchange(client, world, code_for(client, world, pkce, **overrides), pkce.verifier)
-    assert answer.status_code == 200, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
-
-
-def _userinfo(client: FlaskClient, token: str) -> Any:
-    return client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {token}"})
-
-
-def _introspect(client: FlaskClient, world: AppWorld, token: str) -> Any:
-    return client.post(
-        "/oauth/introspect",
-        data={"token": token},
-        headers=basic_auth(world.client_id, world.client_secret),
-    ).get_json()
-
-
-def _refresh(client: FlaskClient, world: AppWorld, token: str) -> Any:
-    return client.post(
-        "/oauth/token",
-        data={"grant_type": "refresh_token", "refresh_token": token},
-        headers=basic_auth(world.client_id, world.client_secret),
-    )
-
-
-def _token_request(client: FlaskClient, world: AppWorld, **form: str) -> Any:
-    data = {"grant_type": "authorization_code", "redirect_uri": REDIRECT_URI, **form}
-    return client.post(
-        "/oauth/token", data=data, headers=basic_auth(world.client_id, world.client_secret)
-    )
-
-
-@pytest.fixture
-def world(client: FlaskClient, session: Session, clock: FrozenClock) -> AppWorld:
-    """An app world whose owner is signed in on the client."""
-    made = make_world(session, clock)
-    sign_in_now(client, made.owner, clock)
-    return made
-
 
 # ---- PKCE ---------------------------------------------------------------------------------------
 
@@ -116,7 +72,7 @@ def test_an_authorization_request_without_an_s256_challenge_is_refused_back_to_t
 def test_a_plain_challenge_is_refused_even_when_the_user_already_consented(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    _tokens(client, world)
+    issue_tokens(client, world)
     pkce = new_pkce()
     query = authorize_query(
         world, pkce, code_challenge=pkce.verifier, code_challenge_method="plain"
@@ -137,7 +93,7 @@ def test_a_code_is_refused_without_its_verifier(
     if verifier is not None:
         form["code_verifier"] = new_pkce().verifier if verifier == "wrong" else verifier
 
-    response = _token_request(client, world, **form)
+    response = token_request(client, world, **form)
 
     assert response.status_code == 400
     assert response.get_json()["error"] in ("invalid_request", "invalid_grant")
@@ -217,7 +173,7 @@ def test_the_redirect_uri_at_the_token_endpoint_must_be_the_one_authorized(
     pkce = new_pkce()
     code = code_for(client, world, pkce)
 
-    response = _token_request(
+    response = token_request(
         client, world, code=code, code_verifier=pkce.verifier, redirect_uri=REDIRECT_URI + "/"
     )
 
@@ -234,16 +190,16 @@ def test_a_reused_code_is_refused_and_revokes_what_the_first_exchange_gave(
     pkce = new_pkce()
     code = code_for(client, world, pkce)
     first = exchange(client, world, code, pkce.verifier).get_json()
-    assert _userinfo(client, first["access_token"]).status_code == 200
+    assert userinfo(client, first["access_token"]).status_code == 200
 
     second = exchange(client, world, code, pkce.verifier)
 
     assert second.status_code == 400
     assert second.get_json()["error"] == "invalid_grant"
-    assert _userinfo(client, first["access_token"]).status_code == 401
-    assert _introspect(client, world, first["access_token"]) == {"active": False}
-    assert _introspect(client, world, first["refresh_token"]) == {"active": False}
-    assert _refresh(client, world, first["refresh_token"]).status_code == 400
+    assert userinfo(client, first["access_token"]).status_code == 401
+    assert introspect(client, world, first["access_token"]).get_json() == {"active": False}
+    assert introspect(client, world, first["refresh_token"]).get_json() == {"active": False}
+    assert refresh(client, world, first["refresh_token"]).status_code == 400
 
 
 def test_a_code_expires_after_sixty_seconds(
@@ -315,7 +271,7 @@ def test_a_code_is_refused_to_a_client_with_a_wrong_secret(
 
 
 def test_an_unknown_code_is_refused(client: FlaskClient, world: AppWorld) -> None:
-    response = _token_request(client, world, code="no-such-code", code_verifier="x" * 43)
+    response = token_request(client, world, code="no-such-code", code_verifier="x" * 43)
 
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_grant"
@@ -336,12 +292,12 @@ def test_the_id_token_is_signed_by_the_active_key_and_carries_the_right_claims(
     signed_in_at = clock.now() - timedelta(minutes=5)
     sign_in_now(client, world.owner, FrozenClock(signed_in_at))
 
-    body = _tokens(client, world, nonce="n-abc")
+    body = issue_tokens(client, world, nonce="n-abc")
 
     header = jws.extract_compact(body["id_token"].encode()).protected
     assert header["alg"] == "RS256"
     assert header["kid"] == signing_keys.signing_key(session, clock).kid
-    claims = _verify(client, body["id_token"])
+    claims = verified_claims(client, body["id_token"])
     discovery = client.get("/.well-known/openid-configuration").get_json()
     assert claims["iss"] == discovery["issuer"]
     assert claims["aud"] == world.client_id
@@ -361,26 +317,26 @@ def test_the_id_token_is_signed_by_the_active_key_and_carries_the_right_claims(
 def test_the_subject_is_the_same_in_id_token_userinfo_and_introspection(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
-    sub = _verify(client, body["id_token"])["sub"]
+    sub = verified_claims(client, body["id_token"])["sub"]
 
-    assert _userinfo(client, body["access_token"]).get_json()["sub"] == sub
-    assert _introspect(client, world, body["access_token"])["sub"] == sub
+    assert userinfo(client, body["access_token"]).get_json()["sub"] == sub
+    assert introspect(client, world, body["access_token"]).get_json()["sub"] == sub
     assert sub not in (str(world.owner.id), world.owner.email)
 
 
 def test_a_refreshed_id_token_keeps_auth_time_and_sid_and_drops_the_nonce(
     client: FlaskClient, world: AppWorld, clock: FrozenClock
 ) -> None:
-    body = _tokens(client, world, nonce="n-first")
-    first = _verify(client, body["id_token"])
+    body = issue_tokens(client, world, nonce="n-first")
+    first = verified_claims(client, body["id_token"])
     clock.advance(timedelta(minutes=10))
 
-    refreshed = _refresh(client, world, body["refresh_token"])
+    refreshed = refresh(client, world, body["refresh_token"])
 
     assert refreshed.status_code == 200, refreshed.get_json()
-    again = _verify(client, refreshed.get_json()["id_token"])
+    again = verified_claims(client, refreshed.get_json()["id_token"])
     assert again["auth_time"] == first["auth_time"]
     assert again["sid"] == first["sid"]
     assert again["sub"] == first["sub"]
@@ -392,18 +348,18 @@ def test_a_refreshed_id_token_keeps_auth_time_and_sid_and_drops_the_nonce(
 def test_a_token_signed_before_a_key_rotation_still_verifies_and_new_ones_use_the_new_key(
     client: FlaskClient, session: Session, clock: FrozenClock, world: AppWorld
 ) -> None:
-    before = _tokens(client, world)["id_token"]
+    before = issue_tokens(client, world)["id_token"]
     old_kid = jws.extract_compact(before.encode()).protected["kid"]
 
     rotation = signing_keys.rotate(session, clock, timedelta(hours=1))
-    after = _tokens(client, world)["id_token"]
+    after = issue_tokens(client, world)["id_token"]
 
     new_kid = jws.extract_compact(after.encode()).protected["kid"]
     assert new_kid == rotation.active.kid != old_kid
     published = {key["kid"] for key in client.get("/jwks").get_json()["keys"]}
     assert {old_kid, new_kid} <= published
-    assert _verify(client, before)["aud"] == world.client_id
-    assert _verify(client, after)["aud"] == world.client_id
+    assert verified_claims(client, before)["aud"] == world.client_id
+    assert verified_claims(client, after)["aud"] == world.client_id
 
 
 # ---- discovery ----------------------------------------------------------------------------------
@@ -476,9 +432,9 @@ def test_every_endpoint_discovery_names_resolves_under_the_issuer(
 def test_userinfo_tells_profile_and_email_only_for_their_scopes(
     client: FlaskClient, world: AppWorld, scope: str, present: set[str], absent: set[str]
 ) -> None:
-    body = _tokens(client, world, scope=scope)
+    body = issue_tokens(client, world, scope=scope)
 
-    info = _userinfo(client, body["access_token"])
+    info = userinfo(client, body["access_token"])
 
     assert info.status_code == 200
     claims = info.get_json()
@@ -512,7 +468,7 @@ def test_userinfo_with_a_bad_token_answers_invalid_token(
 def test_userinfo_takes_the_access_token_in_a_posted_form(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
     response = client.post("/oauth/userinfo", data={"access_token": body["access_token"]})
 
@@ -523,10 +479,10 @@ def test_userinfo_takes_the_access_token_in_a_posted_form(
 def test_userinfo_refuses_an_access_token_after_it_expires(
     client: FlaskClient, world: AppWorld, clock: FrozenClock
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     clock.advance(timedelta(seconds=body["expires_in"] + 1))
 
-    response = _userinfo(client, body["access_token"])
+    response = userinfo(client, body["access_token"])
 
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_token"
@@ -535,13 +491,10 @@ def test_userinfo_refuses_an_access_token_after_it_expires(
 def test_userinfo_refuses_a_token_given_without_the_openid_scope(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    pkce = new_pkce()
-    body = exchange(
-        client, world, code_for(client, world, pkce, scope="profile"), pkce.verifier
-    ).get_json()
+    body = issue_tokens(client, world, scope="profile")
 
     assert "id_token" not in body
-    assert _userinfo(client, body["access_token"]).status_code == 401
+    assert userinfo(client, body["access_token"]).status_code == 401
 
 
 def test_an_unknown_scope_is_refused_back_to_the_app(client: FlaskClient, world: AppWorld) -> None:

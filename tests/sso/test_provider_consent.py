@@ -22,20 +22,13 @@ from tests.sso.provider_world import (
     authorize_query,
     code_for,
     csrf_token,
-    exchange,
+    issue_tokens,
     make_world,
     new_pkce,
     redirect_params,
     sign_in_now,
+    userinfo,
 )
-
-
-@pytest.fixture
-def world(client: FlaskClient, session: Session, clock: FrozenClock) -> AppWorld:
-    """An app world whose owner is signed in on the client and never consented."""
-    made = make_world(session, clock)
-    sign_in_now(client, made.owner, clock)
-    return made
 
 
 def _is_consent_page(response: Any) -> bool:
@@ -162,16 +155,12 @@ def test_a_firm_approval_does_not_reach_members_of_other_firms(
 def test_withdrawing_consent_revokes_the_apps_grants_and_asks_again(
     client: FlaskClient, session: Session, clock: FrozenClock, world: AppWorld
 ) -> None:
-    pkce = new_pkce()
-    body = exchange(client, world, code_for(client, world, pkce), pkce.verifier).get_json()
+    body = issue_tokens(client, world)
     consent = session.scalars(sa.select(Consent).where(Consent.user_id == world.owner.id)).one()
 
     assert withdraw_consent(session, clock, Actor(world.owner.id), world.owner.id, consent.id)
 
-    info = client.get(
-        "/oauth/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}
-    )
-    assert info.status_code == 401
+    assert userinfo(client, body["access_token"]).status_code == 401
     session.expire_all()
     reasons = session.scalars(
         sa.select(Grant.revoked_reason).where(Grant.user_id == world.owner.id)

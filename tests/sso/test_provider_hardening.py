@@ -3,12 +3,8 @@ never with a server error, and never leaking one app's view of a user to another
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from flask.testing import FlaskClient
-from joserfc import jwt
-from joserfc.jwk import KeySet
 from sqlalchemy.orm import Session
 
 from billing.services.seats import assign_seat
@@ -22,36 +18,18 @@ from tests.sso.provider_world import (
     REDIRECT_URI,
     AppWorld,
     authorize_query,
-    code_for,
     csrf_token,
-    exchange,
+    issue_tokens,
     make_app,
     make_world,
     new_pkce,
     redirect_params,
     sign_in_now,
+    userinfo,
+    verified_claims,
 )
 
 SCOPE = "openid profile email"
-
-
-def _claims(client: FlaskClient, id_token: str) -> dict[str, Any]:
-    keys = KeySet.import_key_set(client.get("/jwks").get_json())
-    return dict(jwt.decode(id_token, keys, algorithms=["RS256"]).claims)
-
-
-def _id_token(client: FlaskClient, world: AppWorld) -> dict[str, Any]:
-    pkce = new_pkce()
-    body = exchange(client, world, code_for(client, world, pkce), pkce.verifier).get_json()
-    return _claims(client, body["id_token"])
-
-
-@pytest.fixture
-def world(client: FlaskClient, session: Session, clock: FrozenClock) -> AppWorld:
-    """An app world whose owner is signed in on the client."""
-    made = make_world(session, clock)
-    sign_in_now(client, made.owner, clock)
-    return made
 
 
 def test_an_authorization_request_sent_by_post_completes_its_consent(
@@ -118,7 +96,8 @@ def test_each_app_sees_its_own_sid_and_sub_for_one_sign_in(
         _vendor, listing, plan, app_client, secret, world.firm, world.owner, world.member, other_sub
     )
 
-    first, second = _id_token(client, world), _id_token(client, other)
+    first = verified_claims(client, issue_tokens(client, world)["id_token"])
+    second = verified_claims(client, issue_tokens(client, other)["id_token"])
 
     assert first["sid"] != second["sid"]
     assert first["sub"] != second["sub"]
@@ -147,14 +126,12 @@ def test_withdrawing_a_firm_approval_ends_the_sign_ins_resting_on_it(
     actor = Actor(world.owner.id, world.firm.id)
     approve_for_firm(session, clock, actor, world.firm.id, world.app_client.id, SCOPE)
     sign_in_now(client, world.owner, clock)
-    pkce = new_pkce()
-    body = exchange(client, world, code_for(client, world, pkce), pkce.verifier).get_json()
-    bearer = {"Authorization": f"Bearer {body['access_token']}"}
-    assert client.get("/oauth/userinfo", headers=bearer).status_code == 200
+    access_token = issue_tokens(client, world)["access_token"]
+    assert userinfo(client, access_token).status_code == 200
 
     assert withdraw_firm_approval(session, clock, actor, world.firm.id, world.app_client.id)
 
-    assert client.get("/oauth/userinfo", headers=bearer).status_code == 401
+    assert userinfo(client, access_token).status_code == 401
     reasons = [g.revoked_reason for g in session.query(Grant).filter_by(user_id=world.owner.id)]
     assert reasons == ["firm_approval_withdrawn"]
 

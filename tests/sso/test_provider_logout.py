@@ -15,40 +15,18 @@ from sso.provider.models import Grant
 from tests.sso.provider_world import (
     POST_LOGOUT_URI,
     AppWorld,
-    code_for,
     csrf_token,
-    exchange,
+    issue_tokens,
     make_app,
-    make_world,
-    new_pkce,
     redirect_params,
     sign_in_now,
+    userinfo,
 )
-
-
-@pytest.fixture
-def world(client: FlaskClient, session: Session, clock: FrozenClock) -> AppWorld:
-    """An app world whose owner is signed in on the client."""
-    made = make_world(session, clock)
-    sign_in_now(client, made.owner, clock)
-    return made
-
-
-def _tokens(client: FlaskClient, world: AppWorld) -> dict[str, Any]:
-    pkce = new_pkce()
-    answer = exchange(client, world, code_for(client, world, pkce), pkce.verifier)
-    assert answer.status_code == 200, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
 
 
 def _signed_in(client: FlaskClient) -> bool:
     with client.session_transaction() as browser:
         return "_user_id" in browser
-
-
-def _userinfo(client: FlaskClient, token: str) -> int:
-    return client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code
 
 
 def _grants(session: Session, world: AppWorld) -> list[Grant]:
@@ -60,7 +38,7 @@ def _grants(session: Session, world: AppWorld) -> list[Grant]:
 def test_logout_with_an_id_token_hint_redirects_with_state_and_ends_the_sign_in(
     client: FlaskClient, session: Session, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
     response = client.get(
         "/oauth/logout",
@@ -75,7 +53,7 @@ def test_logout_with_an_id_token_hint_redirects_with_state_and_ends_the_sign_in(
     assert response.headers["Location"].startswith(POST_LOGOUT_URI + "?")
     assert redirect_params(response.headers["Location"]) == {"state": "bye-1"}
     assert not _signed_in(client)
-    assert _userinfo(client, body["access_token"]) == 401
+    assert userinfo(client, body["access_token"]).status_code == 401
     [grant] = _grants(session, world)
     assert grant.revoked_reason == "logged_out"
 
@@ -85,19 +63,19 @@ def test_logout_leaves_the_users_sign_ins_of_other_sessions(
 ) -> None:
     elsewhere = app.test_client()
     sign_in_now(elsewhere, world.owner, clock)
-    kept = _tokens(elsewhere, world)
-    body = _tokens(client, world)
+    kept = issue_tokens(elsewhere, world)
+    body = issue_tokens(client, world)
 
     client.get("/oauth/logout", query_string={"id_token_hint": body["id_token"]})
 
-    assert _userinfo(client, body["access_token"]) == 401
-    assert _userinfo(client, kept["access_token"]) == 200
+    assert userinfo(client, body["access_token"]).status_code == 401
+    assert userinfo(client, kept["access_token"]).status_code == 200
 
 
 def test_logout_with_an_unregistered_post_logout_uri_does_not_redirect(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
     response = client.get(
         "/oauth/logout",
@@ -117,7 +95,7 @@ def test_logout_with_an_unregistered_post_logout_uri_does_not_redirect(
 def test_logout_does_not_redirect_to_another_apps_post_logout_uri(
     client: FlaskClient, session: Session, clock: FrozenClock, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     _vendor, _listing, _plan, other, _secret = make_app(session, clock)
 
     response = client.get(
@@ -137,7 +115,7 @@ def test_logout_does_not_redirect_to_another_apps_post_logout_uri(
 def test_logout_with_a_forged_id_token_hint_shows_an_error_and_keeps_the_session(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     head, payload, signature = body["id_token"].split(".")
     forged = ".".join((head, payload, signature[::-1]))
 
@@ -149,13 +127,13 @@ def test_logout_with_a_forged_id_token_hint_shows_an_error_and_keeps_the_session
     assert response.status_code == 400
     assert "Location" not in response.headers
     assert _signed_in(client)
-    assert _userinfo(client, body["access_token"]) == 200
+    assert userinfo(client, body["access_token"]).status_code == 200
 
 
 def test_logout_without_a_hint_asks_first_and_changes_nothing(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
     response = client.get(
         "/oauth/logout",
@@ -165,13 +143,13 @@ def test_logout_without_a_hint_asks_first_and_changes_nothing(
     assert response.status_code == 200
     assert 'id="logout-form"' in response.get_data(as_text=True)
     assert _signed_in(client)
-    assert _userinfo(client, body["access_token"]) == 200
+    assert userinfo(client, body["access_token"]).status_code == 200
 
 
 def test_confirming_the_logout_ends_the_session_and_its_sign_ins(
     client: FlaskClient, session: Session, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     page = client.get("/oauth/logout")
 
     response = client.post(
@@ -182,7 +160,7 @@ def test_confirming_the_logout_ends_the_session_and_its_sign_ins(
     assert response.status_code == 200
     assert 'id="logged-out"' in response.get_data(as_text=True)
     assert not _signed_in(client)
-    assert _userinfo(client, body["access_token"]) == 401
+    assert userinfo(client, body["access_token"]).status_code == 401
     assert [g.revoked_reason for g in _grants(session, world)] == ["logged_out"]
 
 
@@ -190,7 +168,7 @@ def test_confirming_the_logout_ends_the_session_and_its_sign_ins(
 def test_confirming_the_logout_needs_the_forms_csrf_token(
     client: FlaskClient, world: AppWorld, token: str | None
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     client.get("/oauth/logout")
     data = {"confirm": "yes"}
     if token:
@@ -200,15 +178,15 @@ def test_confirming_the_logout_needs_the_forms_csrf_token(
 
     assert response.status_code == 400
     assert _signed_in(client)
-    assert _userinfo(client, body["access_token"]) == 200
+    assert userinfo(client, body["access_token"]).status_code == 200
 
 
 def test_a_hint_from_an_earlier_session_asks_before_logging_out(
     client: FlaskClient, clock: FrozenClock, world: AppWorld
 ) -> None:
-    old = _tokens(client, world)
+    old = issue_tokens(client, world)
     sign_in_now(client, world.owner, clock)  # a new sign-in: another session id
-    current = _tokens(client, world)
+    current = issue_tokens(client, world)
 
     response = client.get(
         "/oauth/logout",
@@ -221,7 +199,7 @@ def test_a_hint_from_an_earlier_session_asks_before_logging_out(
     assert response.status_code == 200
     assert 'id="logout-form"' in response.get_data(as_text=True)
     assert _signed_in(client)
-    assert _userinfo(client, current["access_token"]) == 200
+    assert userinfo(client, current["access_token"]).status_code == 200
 
 
 def test_a_hint_of_another_user_asks_before_logging_out(
@@ -232,7 +210,7 @@ def test_a_hint_of_another_user_asks_before_logging_out(
 
     assign_seat(session, clock, ACTOR, world.subscription, world.member.id)
     sign_in_now(client, world.member, clock)
-    members = _tokens(client, world)
+    members = issue_tokens(client, world)
     sign_in_now(client, world.owner, clock)
 
     response = client.get("/oauth/logout", query_string={"id_token_hint": members["id_token"]})
@@ -245,7 +223,7 @@ def test_a_hint_of_another_user_asks_before_logging_out(
 def test_logout_when_already_signed_out_still_redirects_with_a_hint(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     with client.session_transaction() as browser:
         browser.clear()
 
@@ -262,7 +240,7 @@ def test_logout_when_already_signed_out_still_redirects_with_a_hint(
 
 
 def test_logout_keeps_no_session_id_behind(client: FlaskClient, world: AppWorld) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
     client.get("/oauth/logout", query_string={"id_token_hint": body["id_token"]})
 

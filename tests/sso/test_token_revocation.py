@@ -14,35 +14,14 @@ from marketplace.clock import FrozenClock
 from sso.provider.models import Grant
 from tests.sso.provider_world import (
     AppWorld,
+    app_auth,
     basic_auth,
-    code_for,
-    exchange,
+    introspect,
+    issue_tokens,
     make_app,
-    make_world,
-    new_pkce,
-    sign_in_now,
+    refresh,
+    userinfo,
 )
-
-
-@pytest.fixture
-def world(client: FlaskClient, session: Session, clock: FrozenClock) -> AppWorld:
-    """An app world whose owner is signed in on the client."""
-    made = make_world(session, clock)
-    sign_in_now(client, made.owner, clock)
-    return made
-
-
-def _tokens(client: FlaskClient, world: AppWorld, scope: str | None = None) -> dict[str, Any]:
-    pkce = new_pkce()
-    extra = {"scope": scope} if scope else {}
-    answer = exchange(client, world, code_for(client, world, pkce, **extra), pkce.verifier)
-    assert answer.status_code == 200, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
-
-
-def _as(world: AppWorld) -> dict[str, str]:
-    return basic_auth(world.client_id, world.client_secret)
 
 
 def _revoke(
@@ -52,22 +31,6 @@ def _revoke(
     if hint:
         data["token_type_hint"] = hint
     return client.post("/oauth/revoke", data=data, headers=headers)
-
-
-def _introspect(client: FlaskClient, headers: dict[str, str], token: str) -> Any:
-    return client.post("/oauth/introspect", data={"token": token}, headers=headers)
-
-
-def _refresh(client: FlaskClient, world: AppWorld, token: str) -> Any:
-    return client.post(
-        "/oauth/token",
-        data={"grant_type": "refresh_token", "refresh_token": token},
-        headers=_as(world),
-    )
-
-
-def _userinfo(client: FlaskClient, token: str) -> int:
-    return client.get("/oauth/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code
 
 
 def _other_app(session: Session, clock: FrozenClock) -> dict[str, str]:
@@ -82,14 +45,14 @@ def _other_app(session: Session, clock: FrozenClock) -> dict[str, str]:
 def test_revoking_the_refresh_token_ends_the_grant_and_its_access_tokens(
     client: FlaskClient, session: Session, world: AppWorld, hint: str | None
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
-    response = _revoke(client, _as(world), body["refresh_token"], hint)
+    response = _revoke(client, app_auth(world), body["refresh_token"], hint)
 
     assert response.status_code == 200
-    assert _introspect(client, _as(world), body["access_token"]).get_json() == {"active": False}
-    assert _userinfo(client, body["access_token"]) == 401
-    assert _refresh(client, world, body["refresh_token"]).status_code == 400
+    assert introspect(client, world, body["access_token"]).get_json() == {"active": False}
+    assert userinfo(client, body["access_token"]).status_code == 401
+    assert refresh(client, world, body["refresh_token"]).status_code == 400
     session.expire_all()
     grant = session.scalars(sa.select(Grant).where(Grant.user_id == world.owner.id)).one()
     assert grant.revoked_reason == "revoked_by_client"
@@ -99,35 +62,35 @@ def test_revoking_the_refresh_token_ends_the_grant_and_its_access_tokens(
 def test_revoking_an_access_token_leaves_the_refresh_token(
     client: FlaskClient, world: AppWorld, hint: str | None
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
-    response = _revoke(client, _as(world), body["access_token"], hint)
+    response = _revoke(client, app_auth(world), body["access_token"], hint)
 
     assert response.status_code == 200
-    assert _userinfo(client, body["access_token"]) == 401
-    assert _introspect(client, _as(world), body["refresh_token"]).get_json()["active"] is True
-    refreshed = _refresh(client, world, body["refresh_token"])
+    assert userinfo(client, body["access_token"]).status_code == 401
+    assert introspect(client, world, body["refresh_token"]).get_json()["active"] is True
+    refreshed = refresh(client, world, body["refresh_token"])
     assert refreshed.status_code == 200
-    assert _userinfo(client, refreshed.get_json()["access_token"]) == 200
+    assert userinfo(client, refreshed.get_json()["access_token"]).status_code == 200
 
 
 def test_revoking_an_unknown_token_answers_200(client: FlaskClient, world: AppWorld) -> None:
-    response = _revoke(client, _as(world), "yua_no-such-token")
+    response = _revoke(client, app_auth(world), "yua_no-such-token")
 
     assert response.status_code == 200
 
 
 def test_revoking_twice_answers_200_both_times(client: FlaskClient, world: AppWorld) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
-    assert _revoke(client, _as(world), body["refresh_token"]).status_code == 200
-    assert _revoke(client, _as(world), body["refresh_token"]).status_code == 200
+    assert _revoke(client, app_auth(world), body["refresh_token"]).status_code == 200
+    assert _revoke(client, app_auth(world), body["refresh_token"]).status_code == 200
 
 
 def test_another_client_cannot_revoke_an_apps_token(
     client: FlaskClient, session: Session, clock: FrozenClock, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     thief = _other_app(session, clock)
 
     for token in (body["access_token"], body["refresh_token"]):
@@ -135,15 +98,15 @@ def test_another_client_cannot_revoke_an_apps_token(
         assert response.status_code == 400
         assert response.get_json()["error"] == "invalid_grant"
 
-    assert _userinfo(client, body["access_token"]) == 200
-    assert _refresh(client, world, body["refresh_token"]).status_code == 200
+    assert userinfo(client, body["access_token"]).status_code == 200
+    assert refresh(client, world, body["refresh_token"]).status_code == 200
 
 
 @pytest.mark.parametrize("headers", [{}, {"wrong": "secret"}], ids=["none", "wrong-secret"])
 def test_revocation_needs_the_client_to_authenticate(
     client: FlaskClient, world: AppWorld, headers: dict[str, str]
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     if headers:
         headers = basic_auth(world.client_id, "not-the-secret")
 
@@ -151,13 +114,13 @@ def test_revocation_needs_the_client_to_authenticate(
 
     assert response.status_code == 401
     assert response.get_json()["error"] == "invalid_client"
-    assert _userinfo(client, body["access_token"]) == 200
+    assert userinfo(client, body["access_token"]).status_code == 200
 
 
 def test_revocation_takes_the_secret_in_the_posted_form(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
     response = client.post(
         "/oauth/revoke",
@@ -169,11 +132,11 @@ def test_revocation_takes_the_secret_in_the_posted_form(
     )
 
     assert response.status_code == 200
-    assert _userinfo(client, body["access_token"]) == 401
+    assert userinfo(client, body["access_token"]).status_code == 401
 
 
 def test_revocation_without_a_token_is_a_bad_request(client: FlaskClient, world: AppWorld) -> None:
-    response = client.post("/oauth/revoke", data={}, headers=_as(world))
+    response = client.post("/oauth/revoke", data={}, headers=app_auth(world))
 
     assert response.status_code == 400
     assert response.get_json()["error"] == "invalid_request"
@@ -185,12 +148,10 @@ def test_revocation_without_a_token_is_a_bad_request(client: FlaskClient, world:
 def test_introspecting_a_live_access_token_describes_it(
     client: FlaskClient, world: AppWorld, clock: FrozenClock
 ) -> None:
-    body = _tokens(client, world)
-    sub = client.get(
-        "/oauth/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}
-    ).get_json()["sub"]
+    body = issue_tokens(client, world)
+    sub = userinfo(client, body["access_token"]).get_json()["sub"]
 
-    answer = _introspect(client, _as(world), body["access_token"])
+    answer = introspect(client, world, body["access_token"])
 
     assert answer.status_code == 200
     described = answer.get_json()
@@ -213,9 +174,9 @@ def test_introspecting_a_live_access_token_describes_it(
 def test_introspecting_a_live_refresh_token_describes_it(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world, scope="openid")
+    body = issue_tokens(client, world, scope="openid")
 
-    described = _introspect(client, _as(world), body["refresh_token"]).get_json()
+    described = introspect(client, world, body["refresh_token"]).get_json()
 
     assert described["active"] is True
     assert described["scope"] == "openid"
@@ -225,18 +186,19 @@ def test_introspecting_a_live_refresh_token_describes_it(
 def test_another_client_introspecting_an_apps_token_learns_nothing(
     client: FlaskClient, session: Session, clock: FrozenClock, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     other = _other_app(session, clock)
 
     for token in (body["access_token"], body["refresh_token"]):
-        assert _introspect(client, other, token).get_json() == {"active": False}
+        answer = client.post("/oauth/introspect", data={"token": token}, headers=other)
+        assert answer.get_json() == {"active": False}
 
 
 @pytest.mark.parametrize("token", ["yua_unknown", "yrt_unknown", "garbage"])
 def test_introspecting_an_unknown_token_answers_inactive(
     client: FlaskClient, world: AppWorld, token: str
 ) -> None:
-    answer = _introspect(client, _as(world), token)
+    answer = introspect(client, world, token)
 
     assert answer.status_code == 200
     assert answer.get_json() == {"active": False}
@@ -245,24 +207,24 @@ def test_introspecting_an_unknown_token_answers_inactive(
 def test_an_expired_access_token_introspects_as_inactive(
     client: FlaskClient, world: AppWorld, clock: FrozenClock
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
     clock.advance(timedelta(seconds=body["expires_in"] + 1))
 
-    assert _introspect(client, _as(world), body["access_token"]).get_json() == {"active": False}
-    assert _introspect(client, _as(world), body["refresh_token"]).get_json()["active"] is True
+    assert introspect(client, world, body["access_token"]).get_json() == {"active": False}
+    assert introspect(client, world, body["refresh_token"]).get_json()["active"] is True
 
 
 def test_a_used_refresh_token_introspects_as_inactive(client: FlaskClient, world: AppWorld) -> None:
-    body = _tokens(client, world)
-    assert _refresh(client, world, body["refresh_token"]).status_code == 200
+    body = issue_tokens(client, world)
+    assert refresh(client, world, body["refresh_token"]).status_code == 200
 
-    assert _introspect(client, _as(world), body["refresh_token"]).get_json() == {"active": False}
+    assert introspect(client, world, body["refresh_token"]).get_json() == {"active": False}
 
 
 def test_introspection_needs_the_client_to_authenticate(
     client: FlaskClient, world: AppWorld
 ) -> None:
-    body = _tokens(client, world)
+    body = issue_tokens(client, world)
 
     response = client.post("/oauth/introspect", data={"token": body["access_token"]})
 
