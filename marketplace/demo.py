@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
@@ -243,6 +244,9 @@ def load_demo(session: Session, clock: Clock) -> list[tuple[str, str]]:
 @demo_cli.command("load")
 def load_command() -> None:
     """Load the demo data into an empty database and print the demo logins."""
+    if current_app.config["SETTINGS"].is_production:
+        # Known passwords and a published app secret have no place beside real firms.
+        raise click.ClickException("Demo data is never loaded in production.")
     session = db.session()
     if is_empty(session):
         load_demo(session, current_clock())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -73,3 +75,16 @@ def test_demo_users_sign_in_with_the_published_password(
         "/login", data={"email": FIRMS[0].owner_email, "password": DEMO_PASSWORD}
     )
     assert response.status_code == 302
+
+
+def test_the_load_command_refuses_a_production_deployment(app: Flask, session: Session) -> None:
+    settings = app.config["SETTINGS"]
+    app.config["SETTINGS"] = dataclasses.replace(settings, env="production")
+    try:
+        result = app.test_cli_runner().invoke(args=["demo", "load"])
+    finally:
+        app.config["SETTINGS"] = settings
+
+    assert result.exit_code != 0
+    assert "never loaded in production" in result.output
+    assert is_empty(session)
