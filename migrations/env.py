@@ -9,7 +9,8 @@ from alembic import context
 
 import billing.models
 import billing.payments.attempt_models
-import billing.payments.models  # noqa: F401
+import billing.payments.models
+import billing.subsidies.models  # noqa: F401
 import catalog.models  # noqa: F401
 import marketplace.models  # noqa: F401  (fills the metadata for autogenerate)
 import sso.models

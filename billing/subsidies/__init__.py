@@ -1,0 +1,1 @@
+"""Park subsidy programs: rules, eligibility, the quota ledger and the park console."""
