@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +15,7 @@ from flask.testing import FlaskClient
 from app import create_app
 from marketplace import migrate
 from marketplace.clock import FrozenClock
+from marketplace.db import make_engine
 from marketplace.extensions import db, login_throttle
 from marketplace.settings import Settings
 from tests import backends
@@ -64,6 +66,37 @@ def redis_url() -> Iterator[str | None]:
         return
     yield backends.REDIS_URL
     backends.clear_redis_prefix(RUN_PREFIX)
+
+
+@contextmanager
+def migrated_engine(
+    label: str, *, pool_size: int = 5, postgres: bool = True
+) -> Iterator[sa.Engine]:
+    """Give a test a migrated scratch database of its own, for connections that really commit.
+
+    PostgreSQL unless postgres is False and none is reachable (then SQLite).
+    """
+    has_postgres = True if postgres else BACKENDS.has_postgres
+    with backends.scratch_database(label, has_postgres=has_postgres) as url:
+        migrate.upgrade(url)
+        engine = make_engine(url, pool_size=pool_size)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+
+
+@contextmanager
+def committing_app(label: str, redis_url: str | None, now: datetime) -> Iterator[Flask]:
+    """Build an app over a migrated database of its own, whose requests really commit."""
+    with backends.scratch_database(label, has_postgres=BACKENDS.has_postgres) as url:
+        migrate.upgrade(url)
+        built = create_app(make_test_settings(url, redis_url))
+        built.extensions["clock"] = FrozenClock(now)
+        try:
+            yield built
+        finally:
+            built.extensions["db_engine"].dispose()
 
 
 def make_test_settings(database_url: str, redis_url: str | None, **extra: object) -> Settings:

@@ -20,11 +20,9 @@ from billing.models import Invoice, InvoiceStatus, Subscription, SubscriptionSta
 from billing.services.close import close_due_periods, finalize_due_invoices
 from billing.services.invoices import finalize_invoice
 from catalog.models import Listing, Plan, PriceComponent
-from marketplace import migrate
 from marketplace.clock import FrozenClock
-from marketplace.db import make_engine
 from marketplace.orgs.models import Organization, OrgKind
-from tests import backends
+from tests.conftest import migrated_engine
 
 pytestmark = pytest.mark.postgres
 
@@ -38,11 +36,8 @@ T = TypeVar("T")
 @pytest.fixture(scope="module")
 def engine() -> Iterator[sa.Engine]:
     """Give the module a migrated scratch database of its own."""
-    with backends.scratch_database("close", has_postgres=True) as url:
-        migrate.upgrade(url)
-        engine = make_engine(url, pool_size=8)
-        yield engine
-        engine.dispose()
+    with migrated_engine("close", pool_size=8) as made:
+        yield made
 
 
 def _seed(engine: sa.Engine, firms: int, metered: bool = True) -> list[int]:

@@ -11,18 +11,14 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from app import create_app
 from billing.models import UsageEvent
 from billing.services import subscriptions as subs
-from marketplace import migrate
 from marketplace.audit.services import Actor
-from marketplace.clock import FrozenClock
 from marketplace.extensions import db
-from tests import backends
 from tests.api.billing_helpers import METERED
 from tests.billing.conftest import firm
 from tests.catalog.storefront_data import publish_listing
-from tests.conftest import BACKENDS, make_test_settings
+from tests.conftest import committing_app
 from tests.sso.conftest import access_token, bearer, make_client, make_vendor
 
 pytestmark = pytest.mark.postgres
@@ -31,15 +27,11 @@ POSTERS = 6
 RECORDS = 300
 
 
-@pytest.fixture(scope="module")
-def committing_app(redis_url: str | None) -> Iterator[Flask]:
+@pytest.fixture(scope="module", name="committing_app")
+def _committing_app(redis_url: str | None) -> Iterator[Flask]:
     """An app over its own database, whose requests really commit."""
-    with backends.scratch_database("usage_race", has_postgres=BACKENDS.has_postgres) as url:
-        migrate.upgrade(url)
-        built = create_app(make_test_settings(url, redis_url))
-        built.extensions["clock"] = FrozenClock(NOW)
+    with committing_app("usage_race", redis_url, NOW) as built:
         yield built
-        built.extensions["db_engine"].dispose()
 
 
 def _metered_subscription(app: Flask) -> tuple[int, dict[str, str]]:

@@ -16,13 +16,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from app import create_app
-from marketplace import migrate
-from marketplace.clock import FrozenClock
 from marketplace.extensions import db
 from sso.provider.models import Grant
-from tests import backends
-from tests.conftest import BACKENDS, make_test_settings
+from tests.conftest import committing_app
 from tests.sso.provider_world import (
     AppWorld,
     basic_auth,
@@ -39,15 +35,11 @@ RACERS = 2
 ROUNDS = 5
 
 
-@pytest.fixture(scope="module")
-def committing_app(redis_url: str | None) -> Iterator[Flask]:
+@pytest.fixture(scope="module", name="committing_app")
+def _committing_app(redis_url: str | None) -> Iterator[Flask]:
     """An app over its own database, whose requests really commit."""
-    with backends.scratch_database("code_race", has_postgres=BACKENDS.has_postgres) as url:
-        migrate.upgrade(url)
-        built = create_app(make_test_settings(url, redis_url))
-        built.extensions["clock"] = FrozenClock(NOW)
+    with committing_app("code_race", redis_url, NOW) as built:
         yield built
-        built.extensions["db_engine"].dispose()
 
 
 def _world_with_code(app: Flask) -> tuple[AppWorld, str, str]:

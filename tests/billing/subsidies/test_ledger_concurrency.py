@@ -23,11 +23,8 @@ from billing.subsidies.models import (
     SubsidyParkPolicy,
 )
 from billing.subsidies.rules import ProgramRules, grant_invoice
-from marketplace import migrate
 from marketplace.clock import FrozenClock
-from marketplace.db import make_engine
 from marketplace.orgs.models import OrgKind
-from tests import backends
 from tests.billing.subsidies.test_ledger import (
     AT,
     ON,
@@ -38,6 +35,7 @@ from tests.billing.subsidies.test_ledger import (
     org,
     rules_of,
 )
+from tests.conftest import migrated_engine
 
 pytestmark = pytest.mark.postgres
 
@@ -63,11 +61,8 @@ class Job:
 @pytest.fixture(scope="module")
 def engine() -> Iterator[sa.Engine]:
     """Give the module a migrated scratch database of its own."""
-    with backends.scratch_database("subsidy_race", has_postgres=True) as url:
-        migrate.upgrade(url)
-        engine = make_engine(url, pool_size=WORKERS + 2)
-        yield engine
-        engine.dispose()
+    with migrated_engine("subsidy_race", pool_size=WORKERS + 2) as made:
+        yield made
 
 
 def _seed(engine: sa.Engine) -> list[list[Job]]:
