@@ -14,11 +14,20 @@ from billing.payments.collection import on_invoice_finalized
 from billing.payments.gateway import init_payments
 from billing.payments.refunds import on_credit_note_created
 from billing.payments.stripe_webhooks import bp as stripe_webhooks_bp
+from billing.services.finalization import register_adjustment
+from billing.subsidies.applying import apply_subsidies
+from billing.subsidies.demo import load_subsidy_demo
+from billing.subsidies.enrollment_views import bp as subsidy_enrollment_bp
+from billing.subsidies.estimates import quote_subsidy_note
+from billing.subsidies.park_views import bp as subsidy_park_bp
+from billing.subsidies.report_views import bp as subsidy_reports_bp
+from billing.subsidies.settlement import SETTLING_EVENTS
 from billing.vendor_views import bp as billing_vendor_bp
 from billing.views import bp as subscriptions_bp
 from catalog.api import bp as catalog_api_bp
 from catalog.demo import load_catalog_demo
 from catalog.page_cache import init_page_cache
+from catalog.quote_notes import register_quote_note
 from catalog.review_views import bp as catalog_review_bp
 from catalog.storefront_views import bp as storefront_bp
 from catalog.vendor_views import bp as catalog_vendor_bp
@@ -95,6 +104,9 @@ BLUEPRINTS = (
     connected_apps_bp,
     firm_apps_bp,
     upstream_bp,
+    subsidy_park_bp,
+    subsidy_enrollment_bp,
+    subsidy_reports_bp,
 )
 
 
@@ -131,8 +143,13 @@ def create_app(settings: Settings | None = None) -> Flask:
     for event_type in ENDING_EVENTS:
         register_handler(event_type, on_subscription_ended)
     register_handler(SEAT_EVENT, on_seat_unassigned)
+    register_adjustment(apply_subsidies)
+    register_quote_note(quote_subsidy_note)
+    for event_type, settle in SETTLING_EVENTS.items():
+        register_handler(event_type, settle)
     cli.register(app)
     app.cli.add_command(sso_cli)
     register_demo_loader(load_catalog_demo)
     register_demo_loader(load_sso_demo)
+    register_demo_loader(load_subsidy_demo)  # after the catalog's: it subscribes to its plans
     return app

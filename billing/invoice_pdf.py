@@ -126,7 +126,10 @@ def line_description(line: InvoiceLine, record: InvoiceRecord) -> str:
     """Say what a line charges for, from its description key."""
     n = quantity_text(line.quantity)
     if line.kind == LineKind.SUBSIDY:
-        return _("Park subsidy")
+        program = record.programs.get(line.subsidy_program_id or 0)
+        if program is None:
+            return _("Park subsidy")
+        return _("Park subsidy: %(program)s", program=program)
     if line.description_key == USAGE_KEY:
         dimension = line.dimension or ""
         component = record.components.get((line.plan_id or 0, dimension))

@@ -54,6 +54,7 @@ class LineValues:
     period_start: datetime | None = None
     period_end: datetime | None = None
     plan_id: int | None = None
+    subsidy_program_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -344,6 +344,10 @@ class InvoiceLine(Base):
     period_start: Mapped[datetime | None]
     period_end: Mapped[datetime | None]
     plan_id: Mapped[int | None] = mapped_column(sa.ForeignKey("plans.id", ondelete="RESTRICT"))
+    # The program a subsidy line draws on (kind subsidy only).
+    subsidy_program_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subsidy_programs.id", ondelete="RESTRICT")
+    )
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from flask import Blueprint, render_template, request
+from markupsafe import Markup
 
 from catalog.listing_page import listing_cache_arguments, listing_page
 from catalog.page_cache import Fragment, cached_fragment, render_fragment
+from catalog.quote_notes import quote_notes
 from catalog.search import page_number
 from catalog.storefront import BrowseQuery, browse, browse_cache_arguments, vendor_page
 from marketplace.extensions import db
@@ -32,9 +35,9 @@ def quantity_text(value: Decimal | int | None) -> str:
     return f"{number:,f}" if number == number.to_integral_value() else f"{number:,}"
 
 
-def _page(fragment: Fragment) -> str:
-    """Put a page's public fragment into the layout rendered for this visitor."""
-    return render_template("catalog/storefront/page.html", fragment=fragment)
+def _page(fragment: Fragment, notes: Sequence[Markup] = ()) -> str:
+    """Put a page's public fragment, and notes for this visitor, into the layout."""
+    return render_template("catalog/storefront/page.html", fragment=fragment, notes=notes)
 
 
 @bp.get("/services")
@@ -68,7 +71,8 @@ def service(vendor_id: int, slug: str) -> str:
             page=listing_page(db.session(), vendor_id, slug, values, current_language()),
         ),
     )
-    return _page(fragment)
+    notes = quote_notes(db.session(), vendor_id, slug, values, current_language())
+    return _page(fragment, notes)
 
 
 @bp.get("/vendors/<int:vendor_id>")

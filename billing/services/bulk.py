@@ -300,6 +300,7 @@ def line_row(invoice_id: int, position: int, line: LineValues) -> dict[str, Any]
         "period_start": line.period_start,
         "period_end": line.period_end,
         "plan_id": line.plan_id,
+        "subsidy_program_id": line.subsidy_program_id,
     }
 
 

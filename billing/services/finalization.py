@@ -68,12 +68,13 @@ class DraftInvoice:
     line_ids: list[int] = field(default_factory=list)
 
 
-# An adjustment reads a draft whose usage is rated and may append lines to draft.lines
-# (e.g. LineKind.SUBSIDY with a negative amount, its VAT split with billing.tax); it must
-# not change, reorder or remove the lines already there, nor commit. It may write rows of
-# its own (a subsidy ledger entry) in the session: they commit with the finalization.
-# Register at start-up with register_adjustment; none is registered by default.
-Adjustment = Callable[[Session, DraftInvoice], None]
+# An adjustment reads a batch of drafts whose usage is rated and may append lines to each
+# draft's lines (e.g. LineKind.SUBSIDY with a negative amount, its VAT split with
+# billing.tax); it must not change, reorder or remove the lines already there, nor commit.
+# It may write rows of its own (subsidy grants and ledger entries) in the session: they
+# commit with the finalization. It gets the whole batch so it can read what it needs for
+# all the drafts at once. Register at start-up with register_adjustment (app.py does).
+Adjustment = Callable[[Session, Clock, Sequence[DraftInvoice]], None]
 ADJUSTMENTS: list[Adjustment] = []
 
 
@@ -84,10 +85,10 @@ def register_adjustment(adjustment: Adjustment) -> Adjustment:
     return adjustment
 
 
-def apply_adjustments(session: Session, invoice: DraftInvoice) -> None:
-    """Run every registered adjustment on a draft whose usage is rated (none by default)."""
+def apply_adjustments(session: Session, clock: Clock, drafts: Sequence[DraftInvoice]) -> None:
+    """Run every registered adjustment on a batch of drafts whose usage is rated."""
     for adjustment in ADJUSTMENTS:
-        adjustment(session, invoice)
+        adjustment(session, clock, drafts)
 
 
 DRAFT_COLUMNS = (
@@ -222,7 +223,8 @@ def finalize_drafts(
             | {"amount_fen": draft.lines[n].amount_fen, "tax_fen": draft.lines[n].tax_fen}
             for n in rate_usage(draft, usage.get(draft.id, {}), plans)
         ]
-        apply_adjustments(session, draft)
+    apply_adjustments(session, clock, drafts)
+    for draft in drafts:
         number = None if draft.sandbox else format_invoice_number(year, next(numbers))
         _finalize_one(draft, number, now, writes)
     _write(session, now, writes)

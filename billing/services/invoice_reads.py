@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from billing.models import CreditNote, Invoice, InvoiceStatus, Subscription
 from billing.services import credit_notes, invoices
+from billing.subsidies.models import SubsidyProgram
 from catalog.models import Listing, PriceComponent
 from marketplace.audit.services import Actor
 from marketplace.console.queries import PAGE_SIZE, Page
@@ -34,6 +35,8 @@ class InvoiceRecord:
     # The metered components of the invoiced plans, by (plan id, dimension).
     components: dict[tuple[int, str], PriceComponent]
     buyer: SmeProfile | None
+    # The names of the subsidy programs its subsidy lines draw on, by program id.
+    programs: dict[int, str]
 
     @property
     def credited_fen(self) -> int:
@@ -72,7 +75,16 @@ def _record(session: Session, invoice: Invoice) -> InvoiceRecord:
         credit_notes=credit_notes_of(session, invoice.id),
         components=_components(session, invoice),
         buyer=session.get(SmeProfile, invoice.organization_id),
+        programs=_programs(session, invoice),
     )
+
+
+def _programs(session: Session, invoice: Invoice) -> dict[int, str]:
+    ids = {line.subsidy_program_id for line in invoice.lines if line.subsidy_program_id}
+    if not ids:
+        return {}
+    stmt = sa.select(SubsidyProgram.id, SubsidyProgram.name).where(SubsidyProgram.id.in_(ids))
+    return {row.id: row.name for row in session.execute(stmt)}
 
 
 def _with_services(session: Session, rows: Sequence[Invoice]) -> None:

@@ -29,6 +29,7 @@ from billing.services.subscriptions import (
     subscription_of_firm,
     subscriptions_of_firm,
 )
+from billing.subsidies.estimates import SubsidyEstimate, estimate_subsidy
 from catalog.models import Plan, PriceComponent
 from catalog.plans import plan_price
 from catalog.pricing import (
@@ -142,6 +143,8 @@ class SubscriptionOverview:
     usage: list[DimensionUsage]
     estimate: InvoiceEstimate | None
     scheduled_plan: Plan | None = None
+    # What the firm's park programs would take off the estimate.
+    subsidy: SubsidyEstimate | None = None
     history: list[AuditEntry] = field(default_factory=list)
 
     @property
@@ -202,6 +205,7 @@ def subscription_overview(
     subscription = subscription_of_firm(session, org_id, subscription_id)
     price = plan_price(subscription.plan)
     holders = {a.user_id for a in current_assignments(subscription)}
+    estimate = estimate_next_invoice(session, clock, subscription)
     return SubscriptionOverview(
         subscription=subscription,
         seat_fee=seat_fee(price),
@@ -209,9 +213,26 @@ def subscription_overview(
         members=[MemberSeat(m, m.user_id in holders) for m in _members(session, org_id)],
         plan_choices=plan_choices(session, subscription),
         usage=usage_of_current_period(session, clock, subscription),
-        estimate=estimate_next_invoice(session, clock, subscription),
+        estimate=estimate,
         scheduled_plan=scheduled_plan_of(session, subscription),
         history=subscription_history(session, subscription),
+        subsidy=_subsidy(session, clock, subscription, estimate),
+    )
+
+
+def _subsidy(
+    session: Session, clock: Clock, subscription: Subscription, estimate: InvoiceEstimate | None
+) -> SubsidyEstimate | None:
+    """Estimate the park subsidy on the next invoice of a live subscription."""
+    if estimate is None or subscription.sandbox:
+        return None
+    return estimate_subsidy(
+        session,
+        subscription.organization_id,
+        subscription.listing_id,
+        subscription.vendor_id,
+        [line.amount_fen for line in estimate.lines],
+        clock.now(),
     )
 
 
@@ -308,7 +329,7 @@ def estimate_next_invoice(
     first invoice is still to be made): the next period's fees in advance, unless the
     subscription ends or does not charge in advance; the current period's usage so far,
     rated on the plan in force (a trial's usage is free); and every pending proration.
-    Park subsidies are not deducted here.
+    Park subsidies are estimated beside it (billing.subsidies.estimates).
     """
     if not subscription.period_open or subscription.current_period_end is None:
         return None

@@ -71,6 +71,54 @@ def lock_standings(
     rows = _lock_programs(session, sorted({rules.program_id for rules in programs}))
     park_id = _single_park(rows.values())
     _lock_firm(session, park_id, firm_id)
+    return _standings(session, programs, rows, park_id, firm_id, year)
+
+
+def lock_park_programs(session: Session, park_ids: Iterable[int]) -> None:
+    """Lock every program of some parks, in id order, before a batch grants anything.
+
+    A batch of invoices grants draft by draft. Were each draft to lock only its own
+    programs, two batches could take the same programs in different orders and deadlock;
+    taking all of them first, in one global order, makes batches that share a park wait
+    for each other instead.
+    """
+    ids = sorted(set(park_ids))
+    if ids:
+        session.execute(
+            sa.select(SubsidyProgram.id)
+            .where(SubsidyProgram.park_id.in_(ids))
+            .order_by(SubsidyProgram.id)
+            .with_for_update()
+        ).all()
+
+
+def read_standings(
+    session: Session, programs: Sequence[ProgramRules], firm_id: int, year: int
+) -> dict[int, Standing]:
+    """Return each program's standing without locking: for estimates, never for granting."""
+    if not programs:
+        return {}
+    ids = sorted({rules.program_id for rules in programs})
+    rows = {
+        row.id: _Locked(row.park_id, row.budget_fen)
+        for row in session.execute(
+            sa.select(SubsidyProgram.id, SubsidyProgram.park_id, SubsidyProgram.budget_fen).where(
+                SubsidyProgram.id.in_(ids)
+            )
+        )
+    }
+    return _standings(session, programs, rows, _single_park(rows.values()), firm_id, year)
+
+
+def _standings(
+    session: Session,
+    programs: Sequence[ProgramRules],
+    rows: Mapping[int, _Locked],
+    park_id: int,
+    firm_id: int,
+    year: int,
+) -> dict[int, Standing]:
+    """Read what is left of each program for the firm, from the ledger and the grants."""
     ids = list(rows)
     used = _sum_entries(session, ids)
     by_vendor = _sum_entries_by_vendor(session, ids)

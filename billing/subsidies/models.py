@@ -132,6 +132,8 @@ class SubsidyEnrollment(Base):
         sa.ForeignKey("organizations.id", ondelete="RESTRICT"), index=True
     )
     status: Mapped[str] = mapped_column(sa.String(16), default=EnrollmentStatus.APPLIED)
+    # What the firm wrote with its latest application.
+    message: Mapped[str | None] = mapped_column(sa.String(500))
     reason: Mapped[str | None] = mapped_column(sa.String(500))
     requested_at: Mapped[datetime]
     decided_at: Mapped[datetime | None]
@@ -235,4 +237,24 @@ class SubsidyLedgerEntry(Base):
     vendor_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="RESTRICT"))
     kind: Mapped[str] = mapped_column(sa.String(16))
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    at: Mapped[datetime]
+
+
+class SubsidyBudgetAlert(Base):
+    """A program's use of its budget crossed a threshold (80 or 100 percent): once per budget."""
+
+    __tablename__ = "subsidy_budget_alerts"
+    __table_args__ = (
+        sa.UniqueConstraint("program_id", "budget_fen", "percent"),
+        sa.CheckConstraint("percent > 0", name="percent_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("subsidy_programs.id", ondelete="RESTRICT"), index=True
+    )
+    # The budget the threshold was measured against; raising it arms the alerts again.
+    budget_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    percent: Mapped[int]
+    used_fen: Mapped[int] = mapped_column(sa.BigInteger)
     at: Mapped[datetime]

@@ -205,6 +205,20 @@ def subsidy_at_rate(rate: Decimal, amount_fen: int) -> int:
         return int((rate * amount_fen).to_integral_value(rounding=ROUND_DOWN))
 
 
+def set_off_credits(amounts: Sequence[int]) -> list[int]:
+    """Return what each amount is charged once the negative ones (credits) are set off.
+
+    Credits reduce the charges in order; a credit itself is charged nothing.
+    """
+    credit = -sum(amount for amount in amounts if amount < 0)
+    charged = []
+    for amount in amounts:
+        taken = min(max(amount, 0), credit)
+        credit -= taken
+        charged.append(max(amount, 0) - taken)
+    return charged
+
+
 # Budget alerts -----------------------------------------------------------------------------
 
 

@@ -72,6 +72,9 @@ class SmeProfile(Base):
     size_standard_id: Mapped[str] = mapped_column(sa.ForeignKey("size_standards.id"))
     classified_at: Mapped[datetime]
     time_zone: Mapped[str] = mapped_column(sa.String(40), default="Asia/Shanghai")
+    # Flagged by the operator from the credit list (严重失信主体名单); programs may exclude it.
+    seriously_dishonest: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    dishonest_note: Mapped[str | None] = mapped_column(sa.String(500))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from billing.invoicing import LineKind, LineValues
@@ -16,9 +17,10 @@ from billing.services import changes, credit_notes, invoices
 from billing.services import subscriptions as subs
 from billing.services.close import close_due_periods
 from billing.services.invoices import estimate_next_invoice
+from billing.subsidies.applying import apply_subsidies
 from marketplace.audit.models import AuditEntry
 from marketplace.audit.services import Actor
-from marketplace.clock import FrozenClock
+from marketplace.clock import Clock, FrozenClock
 from marketplace.errors import NotFound, ValidationFailed
 from tests.billing.conftest import ACTOR, BUSINESS, add_plan
 from tests.billing.test_close import (
@@ -242,9 +244,12 @@ def test_a_vendor_reads_only_the_invoices_of_its_own_subscriptions_in_its_mode(
 def subsidy() -> Iterator[None]:
     """Register, for one test, an adjustment that takes 30% off the subtotal as a subsidy."""
 
-    def thirty_percent_off(session: Session, invoice: invoices.DraftInvoice) -> None:
-        amount = -sum(line.amount_fen for line in invoice.lines) * 3 // 10
-        invoice.lines.append(LineValues(LineKind.SUBSIDY, "park_subsidy", D(1), amount, 0))
+    def thirty_percent_off(
+        session: Session, clock: Clock, drafts: Sequence[invoices.DraftInvoice]
+    ) -> None:
+        for invoice in drafts:
+            amount = -sum(line.amount_fen for line in invoice.lines) * 3 // 10
+            invoice.lines.append(LineValues(LineKind.SUBSIDY, "park_subsidy", D(1), amount, 0))
 
     invoices.register_adjustment(thirty_percent_off)
     yield
@@ -265,8 +270,8 @@ def test_adjustments_run_after_rating_and_before_the_totals(
     assert (invoice.subtotal_fen, invoice.total_fen, invoice.amount_due_fen) == (6000, 4200, 4200)
 
 
-def test_no_adjustment_is_registered_by_default() -> None:
-    assert invoices.ADJUSTMENTS == []
+def test_the_app_registers_the_subsidies_as_its_only_adjustment(app: Flask) -> None:
+    assert [apply_subsidies] == invoices.ADJUSTMENTS
 
 
 def test_a_negative_total_is_carried_as_a_credit_to_the_next_invoice(

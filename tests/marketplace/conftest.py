@@ -15,6 +15,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
+from billing.subsidies.models import ProgramStatus
 from marketplace.accounts.models import User
 from marketplace.audit.models import AuditEntry
 from marketplace.audit.services import Actor
@@ -28,6 +29,7 @@ from marketplace.mail.models import OutboundEmail
 from marketplace.orgs.invitations import invite_member
 from marketplace.orgs.models import Invitation, Membership, Organization, OrgKind, Role
 from sso.provider.models import Consent, FirmApproval, Grant
+from tests.billing.subsidies.world import add_program, enroll
 from tests.factories import make_member, make_org, make_user
 from tests.marketplace.billing_world import BillingRecords, billing_selections, build_billing
 
@@ -58,6 +60,9 @@ class FirmRecords:
     park_membership_id: int
     join_message: str
     billing: BillingRecords | None = None
+    # A draft subsidy program of the park the firm asked to join, and its enrollment in it.
+    subsidy_program_id: int | None = None
+    subsidy_enrollment_id: int | None = None
 
     @property
     def markers(self) -> tuple[str, ...]:
@@ -71,6 +76,12 @@ class FirmRecords:
             self.join_message,
             *(self.billing.markers if self.billing else ()),
         )
+
+    @property
+    def subsidy_ids(self) -> tuple[int, int]:
+        """Return the program and enrollment ids; only firm B has them."""
+        assert self.subsidy_program_id and self.subsidy_enrollment_id, "only firm B enrolls"
+        return self.subsidy_program_id, self.subsidy_enrollment_id
 
     @property
     def billed(self) -> BillingRecords:
@@ -221,6 +232,17 @@ def _billed(firm: FirmRecords, vendor: Organization) -> FirmRecords:
     return replace(firm, billing=build_billing(firm.org_id, owner_id, member_id, vendor))
 
 
+def _enrolled(firm: FirmRecords, park_id: int) -> FirmRecords:
+    """Give the firm's park a draft subsidy program and enroll the firm in it.
+
+    A draft: an active program is a public announcement any firm may read and apply to.
+    """
+    now = current_clock().now()
+    program = add_program(db.session(), park_id, now, status=ProgramStatus.DRAFT)
+    enrollment = enroll(db.session(), program.id, firm.org_id, now)
+    return replace(firm, subsidy_program_id=program.id, subsidy_enrollment_id=enrollment.id)
+
+
 @pytest.fixture
 def world(app: Flask, session: Session) -> World:
     """Build the two firms and every other kind of organization, committed to the test."""
@@ -232,7 +254,7 @@ def world(app: Flask, session: Session) -> World:
         vendor_w = make_org(OrgKind.VENDOR, "闽南计量应用服务商")
         built = World(
             firm_a=_register(FIRM_A, park_p.id),
-            firm_b=_billed(_register(FIRM_B, park_q.id), vendor_w),
+            firm_b=_enrolled(_billed(_register(FIRM_B, park_q.id), vendor_w), park_q.id),
             park_p_id=park_p.id,
             park_q_id=park_q.id,
             park_p_admin=park_p_admin,

@@ -127,7 +127,23 @@ URL_VALUES: dict[tuple[str, str], ValuesOfB] = {
     ("webhooks", "delivery_id"): lambda b: [b.org_id],
     ("webhooks_api", "endpoint_id"): lambda b: [b.org_id],
     ("webhooks_api", "event_id"): lambda b: [b.org_id],
+    # Park Q's subsidy program and firm B's enrollment in it; firm B and its vendor W have
+    # no dealings with park P, whose admin must not find them either.
+    ("subsidy_park", "program_id"): lambda b: [b.subsidy_ids[0]],
+    ("subsidy_enrollment", "program_id"): lambda b: [b.subsidy_ids[0]],
+    ("subsidy_enrollment", "enrollment_id"): lambda b: [b.subsidy_ids[1]],
+    ("subsidy_enrollment", "firm_id"): lambda b: [b.org_id],
+    ("subsidy_reports", "program_id"): lambda b: [b.subsidy_ids[0]],
+    ("subsidy_reports", "firm_id"): lambda b: [b.org_id],
+    ("subsidy_reports", "vendor_id"): lambda b: [b.billed.vendor_id],
+    ("subsidy_reports", "year"): lambda b: [2026],
+    ("subsidy_reports", "month"): lambda b: [3],
+    ("subsidy_reports", "kind"): lambda b: ["announcement", "statement", "grants"],
+    ("subsidy_reports", "fmt"): lambda b: ["csv", "xlsx"],
 }
+# Variables that name no row (a report's period, an export's kind and format): such a
+# route is a plain page of the acting organization's own.
+NOT_IDS = frozenset({("subsidy_reports", v) for v in ("year", "month", "kind", "fmt")})
 NOWHERE_ID = 2_000_000_000
 NOWHERE_TOKEN = "no-such-token-0123456789abcdefghijklmnopqrstuv"
 
@@ -197,7 +213,7 @@ def matrix(app: Flask, firm: FirmRecords, table: dict[tuple[str, str], ValuesOfB
                 raise UnknownUrlVariable(rule, variable)
             choices.append([(variable, value) for value in values_of(firm)])
         nowhere = _path(rule, {v: _nowhere(rule, v) for v in rule.arguments})
-        converters = [rule._converters[v] for v in rule.arguments]
+        converters = [rule._converters[v] for v in rule.arguments if (blueprint, v) not in NOT_IDS]
         has_id = any(isinstance(c, IntegerConverter) for c in converters)
         has_token = bool(converters) and not has_id
         for values, method in itertools.product(

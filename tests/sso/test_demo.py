@@ -71,7 +71,9 @@ def test_the_demo_owner_sees_open_app_on_the_subscription(
 ) -> None:
     load_demo(session, clock)
     owner = _demo_owner(session)
-    subscription = session.scalars(sa.select(Subscription)).one()
+    subscription = session.scalars(
+        sa.select(Subscription).join(AppClient, AppClient.listing_id == Subscription.listing_id)
+    ).one()
     sign_in(client, owner, subscription.organization)
 
     page = client.get(f"/subscriptions/{subscription.id}").get_data(as_text=True)
