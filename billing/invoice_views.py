@@ -18,7 +18,7 @@ from billing.invoice_pdf import invoice_pdf, invoice_sheet, status_label
 from billing.models import Invoice, InvoiceStatus
 from billing.services import invoice_reads, invoices
 from billing.services.invoice_reads import InvoiceRecord
-from billing.vendor_views import FORMULA_STARTS
+from billing.spreadsheets import guard_text
 from billing.views import service_name
 from marketplace.clock import MARKET_TIME_ZONE, current_clock, local_time_text
 from marketplace.console.forms import FilterForm, show_errors
@@ -136,8 +136,8 @@ def invoices_csv_text(rows: list[Invoice]) -> str:
     for invoice in rows:
         writer.writerow(
             [
-                _text(invoice.number or ""),
-                _text(invoice.status),
+                guard_text(invoice.number or ""),
+                guard_text(invoice.status),
                 local_time_text(invoice.period_start),
                 local_time_text(invoice.period_end) if invoice.period_end else "",
                 _yuan(invoice.subtotal_fen),
@@ -156,11 +156,6 @@ def invoices_csv_text(rows: list[Invoice]) -> str:
 def _yuan(amount_fen: int) -> str:
     """Write fen as yuan with two decimals and no currency sign, for spreadsheets."""
     return f"{Decimal(amount_fen) / FEN_PER_YUAN:.2f}"
-
-
-def _text(value: str) -> str:
-    """Keep a spreadsheet from reading a text cell as a formula."""
-    return "'" + value if value[:1] in FORMULA_STARTS else value
 
 
 # --- The vendor --------------------------------------------------------------------------

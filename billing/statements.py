@@ -16,6 +16,8 @@ from decimal import Decimal
 from billing.periods import TimeZone, as_zone
 from catalog.pricing import round_fen
 
+# Months a statement may be asked for: the month after the last one must still be a date.
+FIRST_YEAR, LAST_YEAR = 2000, 9998
 _MONTH = re.compile(r"(?P<year>[0-9]{4})-(?P<month>0[1-9]|1[0-2])")
 
 
@@ -49,7 +51,10 @@ def parse_month(text: str) -> Month:
     found = _MONTH.fullmatch(text)
     if found is None:
         raise ValueError("a month is written YYYY-MM, e.g. 2026-03")
-    return Month(int(found["year"]), int(found["month"]))
+    year = int(found["year"])
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValueError(f"a month is from {FIRST_YEAR}-01 to {LAST_YEAR}-12")
+    return Month(year, int(found["month"]))
 
 
 def month_of(moment: datetime, tz: TimeZone) -> Month:

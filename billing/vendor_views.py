@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from billing.services import statements
 from billing.services.subscriptions import subscription_of_vendor
 from billing.services.vendor_reads import period_usage
+from billing.spreadsheets import guard_text
 from billing.statements import Statement, parse_month
 from marketplace.clock import current_clock, local_time_text
 from marketplace.errors import NotFound
@@ -22,7 +23,6 @@ from marketplace.orgs.models import OrgKind, Role
 
 bp = Blueprint("billing_vendor", __name__, url_prefix="/vendor")
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 FINANCE_ROLES = (Role.OWNER.value, Role.ADMIN.value, Role.BILLING.value)
 
 
@@ -101,7 +101,7 @@ def statement_csv_text(statement: Statement) -> str:
             [
                 entry.kind,
                 entry.reference,
-                _text(entry.firm_name),
+                guard_text(entry.firm_name),
                 local_time_text(entry.at),
                 _yuan(entry.amount_fen),
             ]
@@ -117,8 +117,3 @@ def statement_csv_text(statement: Statement) -> str:
 def _yuan(amount_fen: int) -> str:
     """Write fen as yuan with two decimals and no currency sign, for spreadsheets."""
     return f"{Decimal(amount_fen) / 100:.2f}"
-
-
-def _text(value: str) -> str:
-    """Keep a spreadsheet from reading a firm's name as a formula."""
-    return "'" + value if value[:1] in FORMULA_STARTS else value

@@ -17,25 +17,24 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-import sqlalchemy as sa
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from billing.invoicing import LineKind, LineValues
 from billing.services.bulk import dialect_insert, table_of
 from billing.services.finalization import DraftInvoice
 from billing.subsidies import ledger
+from billing.subsidies.alerts import record_alerts
 from billing.subsidies.models import (
     EnrollmentStatus,
-    SubsidyBudgetAlert,
     SubsidyEnrollment,
-    SubsidyProgram,
 )
 from billing.subsidies.rules import (
+    Coverage,
     LineFacts,
     ProgramRules,
     Standing,
     budget_alerts,
+    covered,
     grant_invoice,
     set_off_credits,
 )
@@ -46,13 +45,9 @@ from billing.subsidies.standing import (
     programs_drawn,
 )
 from billing.tax import split_inclusive
-from marketplace.accounts.models import User
 from marketplace.audit.services import Actor, record
 from marketplace.clock import MARKET_TIME_ZONE, Clock
 from marketplace.firms.models import SmeProfile
-from marketplace.mail.services import queue_email
-from marketplace.orgs.models import Membership
-from marketplace.orgs.roles import MANAGER_ROLES
 
 SUBSIDY_KEY = "subsidy"
 SYSTEM = Actor(None)
@@ -134,8 +129,10 @@ def apply_subsidies(session: Session, clock: Clock, drafts: Sequence[DraftInvoic
         session, [d.subscription_id for d in live if parks.get(d.organization_id)]
     )
     for draft in live:
+        coverage: dict[str, Coverage] = {}
         for park_id in sorted(parks.get(draft.organization_id, ())):
-            _apply_park(session, clock, now, draft, park_id, listings[draft.subscription_id])
+            listing = listings[draft.subscription_id]
+            coverage = _apply_park(session, clock, now, draft, park_id, listing, coverage)
 
 
 def _apply_park(
@@ -145,24 +142,29 @@ def _apply_park(
     draft: DraftInvoice,
     park_id: int,
     listing: ListingFacts,
-) -> None:
-    """Grant one draft from one park's programs and append their subsidy lines."""
+    coverage: dict[str, Coverage],
+) -> dict[str, Coverage]:
+    """Grant one draft from one park's programs and append their subsidy lines.
+
+    `coverage` is what earlier parks granted the lines; return it with this park's added,
+    so a line drawn on a program that does not stack gets nothing from the next park.
+    """
     on = now.astimezone(MARKET_TIME_ZONE).date()
     drawn = programs_drawn(session, draft.organization_id, park_id, on, now)
     if not drawn:
-        return
+        return coverage
     for item in drawn:
         if item.joins:
             _join_automatically(session, clock, item.program.id, draft.organization_id, now)
     drawing = [item.rules for item in drawn]
     keys = [line_key(line_id) for line_id in draft.line_ids]
-    amounts = _left_to_grant(session, draft, charged_amounts(draft.lines[: len(keys)]), keys)
+    amounts = charged_amounts(draft.lines[: len(keys)])
     lines = line_facts(keys, amounts, draft.vendor_id, listing)
     if not lines:
-        return
+        return coverage
     standings = ledger.lock_standings(session, drawing, draft.organization_id, on.year)
     pairs = [(rules, standings[rules.program_id]) for rules in drawing]
-    grants = grant_invoice(pairs, lines, on)
+    grants = grant_invoice(pairs, lines, on, coverage)
     stored = ledger.reserve(session, clock, draft.id, grants, lines, drawing)
     granted: dict[int, int] = defaultdict(int)
     for grant in stored:
@@ -170,17 +172,17 @@ def _apply_park(
     order = [rules.program_id for rules in drawing]
     draft.lines.extend(subsidy_lines(granted, order, draft.vat_rate))
     for rules, standing in pairs:
-        _alert(session, clock, rules, used_fen(rules, standing), granted[rules.program_id])
-
-
-def _left_to_grant(
-    session: Session, draft: DraftInvoice, amounts: list[int], keys: Sequence[str]
-) -> list[int]:
-    """Take off each line what another park's programs already granted it on this invoice."""
-    taken: dict[str, int] = defaultdict(int)
-    for grant in ledger.invoice_grants(session, draft.id):
-        taken[grant.line_key] += grant.amount_fen
-    return [max(amount - taken[key], 0) for amount, key in zip(amounts, keys, strict=True)]
+        before = used_fen(rules, standing)
+        crossed = budget_alerts(rules.budget_fen, before, before + granted[rules.program_id])
+        record_alerts(
+            session,
+            clock,
+            rules.program_id,
+            rules.budget_fen,
+            crossed,
+            before + granted[rules.program_id],
+        )
+    return covered(coverage, drawing, [(g.line_key, g.program_id, g.amount_fen) for g in stored])
 
 
 # Joining and finding parks -------------------------------------------------------------------
@@ -218,55 +220,3 @@ def _join_automatically(
 
 
 # Budget alerts --------------------------------------------------------------------------------
-
-
-def _alert(
-    session: Session, clock: Clock, rules: ProgramRules, before_fen: int, granted_fen: int
-) -> None:
-    """Record each threshold the grant crossed, once per budget, and mail the park's managers."""
-    for percent in budget_alerts(rules.budget_fen, before_fen, before_fen + granted_fen):
-        inserted = session.execute(
-            dialect_insert(session, table_of(SubsidyBudgetAlert))
-            .values(
-                program_id=rules.program_id,
-                budget_fen=rules.budget_fen,
-                percent=percent,
-                used_fen=before_fen + granted_fen,
-                at=clock.now(),
-            )
-            .on_conflict_do_nothing(index_elements=["program_id", "budget_fen", "percent"])
-            .returning(table_of(SubsidyBudgetAlert).c.id)
-        ).scalar_one_or_none()
-        if inserted is not None:
-            _mail_alert(session, clock, rules.program_id, percent)
-
-
-def _mail_alert(session: Session, clock: Clock, program_id: int, percent: int) -> None:
-    """Tell the park's owners and admins a program reached a share of its budget."""
-    program = session.get(SubsidyProgram, program_id)
-    assert program is not None
-    emails = session.scalars(
-        sa.select(User.email)
-        .join(Membership, Membership.user_id == User.id)
-        .where(Membership.organization_id == program.park_id, Membership.role.in_(MANAGER_ROLES))
-        .order_by(Membership.id)
-    )
-    for email in emails:
-        queue_email(
-            session,
-            clock,
-            to=email,
-            kind="subsidy_budget_alert",
-            subject=_(
-                "Subsidy program %(name)s has used %(percent)s%% of its budget",
-                name=program.name,
-                percent=percent,
-            ),
-            body=_(
-                "The program %(name)s has now granted %(percent)s%% of its budget. "
-                "Invoices finalized after the budget is spent get no subsidy from it: "
-                "raise the budget or close the program in the park console.",
-                name=program.name,
-                percent=percent,
-            ),
-        )

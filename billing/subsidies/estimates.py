@@ -17,7 +17,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from billing.subsidies.ledger import read_standings
-from billing.subsidies.rules import LineFacts, grant_invoice, set_off_credits
+from billing.subsidies.rules import Coverage, LineFacts, covered, grant_invoice, set_off_credits
 from billing.subsidies.standing import listing_facts, parks_with_programs, programs_drawn
 from catalog.models import ListingVersion
 from catalog.pricing import Quote
@@ -67,7 +67,8 @@ def estimate_subsidy(
     on = now.astimezone(MARKET_TIME_ZONE).date()
     listing = listing_facts(session, {listing_id}).get(listing_id)
     charged = set_off_credits(amounts)
-    left = {f"line-{n}": amount for n, amount in enumerate(charged)}
+    keys = [f"line-{n}" for n in range(len(charged))]
+    coverage: dict[str, Coverage] = {}
     grants: dict[int, int] = defaultdict(int)
     names: dict[int, str] = {}
     for park_id in sorted(parks):
@@ -76,14 +77,17 @@ def estimate_subsidy(
             continue
         lines = [
             LineFacts(key, amount, listing.layer, listing.category_ids, listing_id, vendor_id)
-            for key, amount in left.items()
+            for key, amount in zip(keys, charged, strict=True)
             if amount > 0
         ]
         rules = [item.rules for item in drawn]
         standings = read_standings(session, rules, firm_id, on.year)
-        for grant in grant_invoice([(r, standings[r.program_id]) for r in rules], lines, on):
+        granted = grant_invoice([(r, standings[r.program_id]) for r in rules], lines, on, coverage)
+        for grant in granted:
             grants[grant.program_id] += grant.amount_fen
-            left[grant.line_key] -= grant.amount_fen
+        coverage = covered(
+            coverage, rules, [(g.line_key, g.program_id, g.amount_fen) for g in granted]
+        )
         names |= {item.program.id: item.program.name for item in drawn}
     found = tuple(
         EstimatedGrant(program_id, names[program_id], amount)

@@ -23,13 +23,13 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from sqlalchemy.orm import Session
 
+from billing.spreadsheets import guard_text
 from billing.subsidies import reports
 from billing.subsidies.program_reads import park_program
 from billing.subsidies.reports import AnnouncementRow, GrantLine, MonthlyStatement
 from marketplace.audit.services import Actor, record
 from marketplace.clock import MARKET_TIME_ZONE, Clock
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 YUAN_FORMAT = "#,##0.00"
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -58,11 +58,6 @@ class Table:
 
 
 # Pure writers -------------------------------------------------------------------------------
-
-
-def guard_text(text: str) -> str:
-    """Keep a spreadsheet from reading a text cell as a formula: prefix an apostrophe."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def fen_to_yuan(amount_fen: int) -> Decimal:

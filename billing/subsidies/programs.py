@@ -21,6 +21,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from billing.services.bulk import dialect_insert, table_of
+from billing.subsidies.alerts import record_alerts
 from billing.subsidies.models import (
     EnrollmentMode,
     ProgramStatus,
@@ -30,6 +31,7 @@ from billing.subsidies.models import (
 )
 from billing.subsidies.program_reads import used_fen
 from billing.subsidies.program_rules import FEN_MAX, check_rules
+from billing.subsidies.rules import budget_change_alerts
 from marketplace.audit.services import Actor, record, snapshot
 from marketplace.clock import Clock
 from marketplace.errors import Conflict, NotFound, ValidationFailed
@@ -271,10 +273,12 @@ def update_details(
             {"budget_fen": _("The program has used %(used)s already.", used=format_fen(used))}
         )
     before = _snapshot(program)
+    crossed = budget_change_alerts(program.budget_fen, budget_fen, used)
     program.name = clean_name
     program.description = description.strip()
     program.enrollment = enrollment
     program.budget_fen = budget_fen
+    record_alerts(session, clock, program.id, budget_fen, crossed, used)
     program.updated_at = clock.now()
     _audit(
         session,

@@ -15,7 +15,7 @@ from pygal.style import Style
 from werkzeug.wrappers import Response as BaseResponse
 
 from billing.charts import CHART_STYLE, HEIGHT, WIDTH
-from billing.statements import Month
+from billing.statements import Month, parse_month
 from billing.subsidies import exports, reports
 from billing.subsidies.exports import ExportRequest
 from billing.subsidies.reports import BurnDownDay
@@ -32,7 +32,6 @@ STATUS_LABELS = exports.STATUS_LABELS
 STATUS_BADGES = {"reserved": "warning", "confirmed": "success", "released": "secondary"}
 ENTRY_LABELS = exports.ENTRY_LABELS
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_MONTH = re.compile(r"(?P<year>[0-9]{4})-(?P<month>0[1-9]|1[0-2])")
 _ID = re.compile(r"[1-9][0-9]{0,17}")
 # Burn-down colours: confirmed (green), reserved (amber), remaining (Bootstrap blue).
 BURN_DOWN_STYLE = Style(**{**CHART_STYLE.to_dict(), "colors": ("#198754", "#ffc107", "#0d6efd")})
@@ -86,11 +85,11 @@ def day_arg(name: str) -> date | None:
 
 def month_arg(name: str) -> tuple[int, int]:
     """Read a required month written YYYY-MM from the query string."""
-    raw = request.args.get(name, "").strip()
-    found = _MONTH.fullmatch(raw)
-    if found is None:
-        raise BadQueryArgument(name, _("is required, written YYYY-MM"))
-    return int(found["year"]), int(found["month"])
+    try:
+        month = parse_month(request.args.get(name, "").strip())
+    except ValueError:
+        raise BadQueryArgument(name, _("is required, written YYYY-MM")) from None
+    return month.year, month.month
 
 
 def limit_arg(name: str, default: int) -> int:

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, aliased
 
 from billing.models import Invoice
-from billing.statements import Month
+from billing.statements import FIRST_YEAR, LAST_YEAR, Month
 from billing.subsidies.ledger import LIVE_GRANTS, ProgramUsage
 from billing.subsidies.models import (
     EntryKind,
@@ -454,7 +454,7 @@ class MonthlyStatement:
 
 def checked_month(year: int, month: int) -> Month:
     """Return the month, or raise NotFound for a month no calendar has."""
-    if not (2000 <= year <= 9999 and 1 <= month <= 12):
+    if not (FIRST_YEAR <= year <= LAST_YEAR and 1 <= month <= 12):
         raise NotFound(_("No such month."))
     return Month(year, month)
 

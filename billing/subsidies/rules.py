@@ -231,21 +231,32 @@ def budget_alerts(budget_fen: int, used_before_fen: int, used_after_fen: int) ->
     )
 
 
+def budget_change_alerts(
+    old_budget_fen: int, new_budget_fen: int, used_fen: int
+) -> tuple[int, ...]:
+    """Thresholds a budget change makes reached that the old budget had not: lowering it."""
+    return tuple(
+        percent
+        for percent in ALERT_PERCENTS
+        if new_budget_fen * percent <= used_fen * 100 < old_budget_fen * percent
+    )
+
+
 # Granting an invoice -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class _Coverage:
-    """What earlier programs granted one line of this invoice."""
+class Coverage:
+    """What earlier programs (of this park, or of another park before it) granted a line."""
 
     granted_fen: int = 0
     exclusive: bool = False  # drawn on a program that is not stackable
 
-    def add(self, rules: ProgramRules, amount_fen: int) -> _Coverage:
+    def add(self, rules: ProgramRules, amount_fen: int) -> Coverage:
         """Return the coverage after a program granted the line amount_fen."""
         if amount_fen == 0:
             return self
-        return _Coverage(self.granted_fen + amount_fen, self.exclusive or not rules.stackable)
+        return Coverage(self.granted_fen + amount_fen, self.exclusive or not rules.stackable)
 
 
 @dataclass(frozen=True)
@@ -324,7 +335,7 @@ def _qualifies(qualifying: Qualifying, line: LineFacts) -> bool:
 
 
 def _refusal(
-    rules: ProgramRules, line: LineFacts, coverage: _Coverage, rate: Decimal
+    rules: ProgramRules, line: LineFacts, coverage: Coverage, rate: Decimal
 ) -> CappedBy | None:
     """Return why a line gets nothing from a program before any cap, or None."""
     if not _qualifies(rules.qualifying, line):
@@ -344,7 +355,7 @@ def _grant_line(
     standing: Standing,
     tally: _Tally,
     line: LineFacts,
-    coverage: _Coverage,
+    coverage: Coverage,
     finalized_on: date,
 ) -> LineGrant:
     """Grant one line from one program, within what the tally leaves."""
@@ -361,7 +372,7 @@ def _grant_program(
     rules: ProgramRules,
     standing: Standing,
     lines: Sequence[LineFacts],
-    coverage: Mapping[str, _Coverage],
+    coverage: Mapping[str, Coverage],
     year_fen: int,
     finalized_on: date,
 ) -> tuple[LineGrant, ...]:
@@ -389,15 +400,17 @@ def grant_invoice(
     programs: Sequence[tuple[ProgramRules, Standing]],
     lines: Sequence[LineFacts],
     finalized_on: date,
+    earlier: Mapping[str, Coverage] | None = None,
 ) -> tuple[LineGrant, ...]:
     """Grant an invoice's lines from the firm's programs: one LineGrant per program and line.
 
     Programs draw in (priority, program_id) order and lines in the given order; the
     firm's annual cap is shared by all the programs passed, so pass one park's programs.
+    `earlier` is what another park's programs already granted the lines (see covered).
     """
     _require_unique("program ids", [rules.program_id for rules, _ in programs])
     _require_unique("line keys", [line.line_key for line in lines])
-    coverage = {line.line_key: _Coverage() for line in lines}
+    coverage = {line.line_key: (earlier or {}).get(line.line_key, Coverage()) for line in lines}
     year_fen = 0
     grants: list[LineGrant] = []
     for rules, standing in sorted(programs, key=lambda p: (p[0].priority, p[0].program_id)):
@@ -407,3 +420,16 @@ def grant_invoice(
             year_fen += grant.amount_fen
         grants.extend(granted)
     return tuple(grants)
+
+
+def covered(
+    earlier: Mapping[str, Coverage],
+    programs: Iterable[ProgramRules],
+    grants: Iterable[tuple[str, int, int]],
+) -> dict[str, Coverage]:
+    """Return the lines' coverage after (line_key, program_id, amount) grants of programs."""
+    by_id = {rules.program_id: rules for rules in programs}
+    coverage = dict(earlier)
+    for line_key, program_id, amount_fen in grants:
+        coverage[line_key] = coverage.get(line_key, Coverage()).add(by_id[program_id], amount_fen)
+    return coverage

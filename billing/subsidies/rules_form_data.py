@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from flask_babel import gettext as _
 
+from billing.subsidies.program_rules import FEN_MAX
 from billing.subsidies.programs import checked_rules
 from billing.subsidies.rules import Layer
 from marketplace.clock import MARKET_TIME_ZONE
@@ -28,6 +29,7 @@ A = TypeVar("A")
 B = TypeVar("B")
 LAYERS = tuple(layer.value for layer in Layer)
 DEFAULT_PRIORITY = 100
+MAX_YUAN = Decimal(FEN_MAX) / FEN_PER_YUAN
 
 # Where a path of the rules JSON is typed on the form.
 RULE_FIELDS = {
@@ -97,6 +99,8 @@ def parse_yuan(raw: Any) -> int | None:
         raise ValueError(_("Enter an amount in yuan, like 1200 or 1200.50.")) from None
     if value < 0 or _places(value) > 2:
         raise ValueError(_("Enter an amount in yuan, like 1200 or 1200.50."))
+    if value > MAX_YUAN:  # compared, not multiplied: 1e999999 is a valid Decimal
+        raise ValueError(_("Enter an amount from 0 to ¥10,000,000,000."))
     return int(value * FEN_PER_YUAN)
 
 

@@ -213,24 +213,31 @@ def programs_drawn(
 
 
 def parks_with_programs(session: Session, firm_ids: Iterable[int]) -> dict[int, set[int]]:
-    """Return, per firm, the parks it belongs to that run an active program (one query)."""
+    """Return, per firm, the parks that may grant it: those running an active program that
+    it belongs to, or in which it is enrolled (a program open to non-members). One query.
+    """
     ids = list(firm_ids)
     if not ids:
         return {}
-    rows = session.execute(
-        sa.select(ParkMembership.firm_id, ParkMembership.park_id)
+    members = sa.select(ParkMembership.firm_id, ParkMembership.park_id).where(
+        ParkMembership.firm_id.in_(ids),
+        ParkMembership.status == ParkMembershipStatus.APPROVED,
+        sa.exists().where(
+            SubsidyProgram.park_id == ParkMembership.park_id,
+            SubsidyProgram.status == ProgramStatus.ACTIVE,
+        ),
+    )
+    enrolled = (
+        sa.select(SubsidyEnrollment.firm_id, SubsidyProgram.park_id)
+        .join(SubsidyProgram, SubsidyProgram.id == SubsidyEnrollment.program_id)
         .where(
-            ParkMembership.firm_id.in_(ids),
-            ParkMembership.status == ParkMembershipStatus.APPROVED,
-            sa.exists().where(
-                SubsidyProgram.park_id == ParkMembership.park_id,
-                SubsidyProgram.status == ProgramStatus.ACTIVE,
-            ),
+            SubsidyEnrollment.firm_id.in_(ids),
+            SubsidyEnrollment.status == EnrollmentStatus.APPROVED,
+            SubsidyProgram.status == ProgramStatus.ACTIVE,
         )
-        .distinct()
     )
     parks: dict[int, set[int]] = defaultdict(set)
-    for firm_id, park_id in rows:
+    for firm_id, park_id in session.execute(sa.union(members, enrolled)):
         parks[firm_id].add(park_id)
     return parks
 

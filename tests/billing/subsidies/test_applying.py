@@ -247,11 +247,21 @@ def test_a_sandbox_invoice_is_never_subsidized(
     assert subsidy_rows(invoice) == []
 
 
-def test_two_parks_never_grant_a_line_more_than_it_costs(
-    session: Session, clock: FrozenClock, subsidy_world: SubsidyWorld
+@pytest.mark.parametrize(
+    ("stackable", "second_fen"),
+    # Stacking, the second park takes 80% of what the first left; otherwise nothing.
+    [(True, -3040), (False, 0)],
+)
+def test_a_second_parks_program_stacks_only_when_both_programs_do(
+    session: Session,
+    clock: FrozenClock,
+    subsidy_world: SubsidyWorld,
+    stackable: bool,
+    second_fen: int,
 ) -> None:
     rules = simple_rules(
-        rate_steps=[{"starts_on": "2026-01-01", "default_rate": "0.8", "layer_rates": {}}]
+        stackable=stackable,
+        rate_steps=[{"starts_on": "2026-01-01", "default_rate": "0.8", "layer_rates": {}}],
     )
     first = add_program(session, subsidy_world.park.id, clock.now(), rules=rules)
     other = make_org("park")
@@ -261,10 +271,10 @@ def test_two_parks_never_grant_a_line_more_than_it_costs(
 
     invoice = first_invoice(session, clock, subsidy_world)
 
-    # The first park takes 80% of each line; the second 80% of what is left.
-    rows = dict((p, a) for p, a, _ in subsidy_rows(invoice))
-    assert rows[first.id] == -15200 and rows[second.id] == -3040
-    assert invoice.amount_due_fen == TEAM_TOTAL - 15200 - 3040
+    rows = {p: a for p, a, _ in subsidy_rows(invoice)}
+    assert rows[first.id] == -15200 and rows.get(second.id, 0) == second_fen
+    assert invoice.amount_due_fen == TEAM_TOTAL - 15200 + second_fen
+    assert used(session, second.id) == -second_fen
 
 
 def add_member_firm_to(session: Session, clock: FrozenClock, park_id: int, firm_id: int) -> None:
@@ -415,3 +425,19 @@ def test_the_invoice_page_and_pdf_name_the_program_of_each_subsidy_line(
     assert pdf.status_code == 200
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "2026" in text and "95.00" in text
+
+
+def test_a_program_open_to_non_members_grants_an_enrolled_outsider(
+    session: Session, clock: FrozenClock, subsidy_world: SubsidyWorld
+) -> None:
+    other = make_org("park")
+    make_member(other)
+    rules = simple_rules(eligibility={"size_classes": ["small"], "park_members_only": False})
+    program = add_program(
+        session, other.id, clock.now(), rules=rules, enrollment=EnrollmentMode.APPLICATION
+    )
+    enroll(session, program.id, subsidy_world.firm_id, clock.now())
+
+    invoice = first_invoice(session, clock, subsidy_world)
+
+    assert subsidy_rows(invoice) == [(program.id, -9500, -538)]

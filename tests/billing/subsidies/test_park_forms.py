@@ -192,6 +192,8 @@ def test_details_round_trip() -> None:
         ({"cap_first_claim": "lots"}, "cap_first_claim"),
         ({"cap_later_claim": "20000000000"}, "cap_later_claim"),
         ({"min_amount": "1e"}, "min_amount"),
+        ({"cap_per_firm": "1e999999"}, "cap_per_firm"),
+        ({"min_amount": "1E+11"}, "min_amount"),
         ({"size_classes": []}, "size_classes"),
         ({"legal_forms": ["company"]}, "legal_forms"),
         ({"min_months_registered": "a year"}, "min_months_registered"),
@@ -243,7 +245,7 @@ def test_every_unreadable_field_is_reported_at_once() -> None:
     assert set(errors) == {"cap_per_invoice", "priority", "rate_steps.0.default_rate"}
 
 
-@pytest.mark.parametrize("budget", ["", "abc", "-1", "1.234"])
+@pytest.mark.parametrize("budget", ["", "abc", "-1", "1.234", "1e999999", "10000000000.01"])
 def test_a_budget_that_is_not_yuan_is_refused(budget: str) -> None:
     with pytest.raises(ValidationFailed) as refused:
         details_from_form({"name": "x", "enrollment": "automatic", "budget": budget})

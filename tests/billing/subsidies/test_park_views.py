@@ -367,6 +367,8 @@ def test_the_park_cap_is_set_and_bad_amounts_are_refused(
     assert refused.status_code == 422
     assert "Enter an amount in yuan" in refused.get_data(as_text=True)
     assert park_policy(session, subsidy_world.park.id) is None
+    huge = client.post("/park/subsidies/policy", data={"firm_year_cap": "1e999999"})
+    assert huge.status_code == 422 and "¥10,000,000,000" in huge.get_data(as_text=True)
 
     assert client.post("/park/subsidies/policy", data={"firm_year_cap": "20000"}).status_code == 302
     assert park_policy(session, subsidy_world.park.id) == 2_000_000

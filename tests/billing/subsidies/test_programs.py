@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from billing.subsidies import ledger, program_reads, programs
 from billing.subsidies.models import (
     ProgramStatus,
+    SubsidyBudgetAlert,
     SubsidyParkPolicy,
     SubsidyProgram,
     SubsidyProgramVersion,
@@ -24,6 +25,7 @@ from marketplace.audit.models import AuditEntry
 from marketplace.audit.services import Actor
 from marketplace.clock import FrozenClock
 from marketplace.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from marketplace.mail.models import OutboundEmail
 from marketplace.orgs.models import OrgKind
 from tests.billing.subsidies.test_ledger import World, line, make_invoice, rules_of
 from tests.billing.subsidies.world import SubsidyWorld, add_program, simple_rules
@@ -511,3 +513,32 @@ def test_a_negative_park_cap_is_refused(
 
     assert set(refused.value.errors) == {"firm_year_cap_fen"}
     assert program_reads.park_policy(session, subsidy_world.park.id) is None
+
+
+def test_lowering_the_budget_to_what_is_used_alerts_the_managers_once(
+    session: Session, clock: FrozenClock, subsidy_world: SubsidyWorld
+) -> None:
+    program = add_program(session, subsidy_world.park.id, clock.now(), budget_fen=100_000)
+    hold(session, clock, subsidy_world, program.id)  # ¥300 of ¥1,000: no alert yet
+    for budget in (35_000, 30_000, 30_000):  # 85.7%, then 100% (twice)
+        programs.update_details(
+            session,
+            clock,
+            admin(subsidy_world),
+            subsidy_world.park.id,
+            program.id,
+            program.name,
+            "",
+            program.enrollment,
+            budget,
+        )
+
+    alerts = session.scalars(sa.select(SubsidyBudgetAlert).order_by(SubsidyBudgetAlert.id))
+    assert [(a.percent, a.budget_fen, a.used_fen) for a in alerts] == [
+        (80, 35_000, 30_000),
+        (100, 30_000, 30_000),
+    ]
+    mails = session.scalars(
+        sa.select(OutboundEmail).where(OutboundEmail.kind == "subsidy_budget_alert")
+    ).all()
+    assert len(mails) == 2

@@ -159,6 +159,7 @@ def test_the_statement_page_shows_what_the_park_owes_for_the_month(
     assert redirect.headers["Location"].endswith("/park/subsidies/statements/2026/3")
     assert 'data-testid="total">¥0.00' in page(client, "/park/subsidies/statements/2025/12")
     page(client, "/park/subsidies/statements/2026/13", 404)
+    page(client, "/park/subsidies/statements/9999/12", 404)
 
 
 # Downloads ----------------------------------------------------------------------------------
@@ -235,6 +236,7 @@ def test_the_grants_download_takes_firm_and_vendor_filters(
     [
         ("/park/subsidies/exports/statement.csv", "month"),
         ("/park/subsidies/exports/statement.csv?month=2026-13", "month"),
+        ("/park/subsidies/exports/statement.csv?month=9999-12", "month"),
         ("/park/subsidies/exports/announcement.csv?from=2026-02-30", "from"),
         ("/park/subsidies/exports/announcement.xlsx?until=yesterday", "until"),
         ("/park/subsidies/exports/announcement.csv?from=2026-03-02&until=2026-03-01", "until"),
