@@ -223,6 +223,7 @@ def apply(
 ) -> SubsidyEnrollment:
     """Apply to a program; a rejected or withdrawn application is opened again."""
     choice = _firm_choice(session, actor, firm_id, program_id, clock.now())
+    _lock(session, choice.enrollment)
     if choice.program.enrollment != EnrollmentMode.APPLICATION:
         raise Conflict(_("Firms join this program without applying."))
     text = clean_text(message, "message", required=False)
@@ -245,6 +246,7 @@ def join(
 ) -> SubsidyEnrollment:
     """Join an automatic program now, rather than at the firm's next invoice."""
     choice = _firm_choice(session, actor, firm_id, program_id, clock.now())
+    _lock(session, choice.enrollment)
     if choice.program.enrollment != EnrollmentMode.AUTOMATIC:
         raise Conflict(_("Apply to this program: the park decides who joins."))
     if choice.enrollment is not None and choice.enrollment.status == EnrollmentStatus.REJECTED:
@@ -289,6 +291,12 @@ def _firm_choice(
     if session.get(SmeProfile, firm_id) is None:
         raise Conflict(_("Register the firm before joining a subsidy program."))
     return program_for_firm(session, firm_id, program_id, now)
+
+
+def _lock(session: Session, enrollment: SubsidyEnrollment | None) -> None:
+    """Lock an existing enrollment and read it afresh, so a park's decision is not lost."""
+    if enrollment is not None:
+        session.refresh(enrollment, with_for_update=True)
 
 
 def _require_open(enrollment: SubsidyEnrollment | None) -> None:

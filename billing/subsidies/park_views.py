@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
@@ -48,7 +49,7 @@ bp = Blueprint("subsidy_park", __name__)
 MANAGERS = MANAGER_ROLES
 STATUS_LABELS = {
     "draft": _l("Draft"),
-    "active": _l("Active"),
+    "active": lazy_pgettext("subsidy program", "Active"),
     "paused": _l("Paused"),
     "closed": _l("Closed"),
 }
