@@ -1,8 +1,9 @@
 """Take the firm's subsidy programs off invoices as they are finalized.
 
 This is the adjustment registered on the finalization seam: for each live draft of a
-firm that belongs to a park with active programs, it finds the programs the firm draws
-on (joining automatic ones it now qualifies for), locks their standing, lets the rule
+firm that belongs to a park with active programs (or is enrolled in one open to
+non-members), it finds the programs the firm draws on (joining automatic ones it now
+qualifies for), locks their standing, lets the rule
 engine grant each line, holds the grants in the quota ledger and appends one subsidy
 line per program naming it. All of it commits with the finalization, or none of it.
 
@@ -24,10 +25,7 @@ from billing.services.bulk import dialect_insert, table_of
 from billing.services.finalization import DraftInvoice
 from billing.subsidies import ledger
 from billing.subsidies.alerts import record_alerts
-from billing.subsidies.models import (
-    EnrollmentStatus,
-    SubsidyEnrollment,
-)
+from billing.subsidies.models import EnrollmentStatus, SubsidyEnrollment
 from billing.subsidies.rules import (
     Coverage,
     LineFacts,
@@ -118,7 +116,7 @@ def used_fen(rules: ProgramRules, standing: Standing) -> int:
 
 
 def apply_subsidies(session: Session, clock: Clock, drafts: Sequence[DraftInvoice]) -> None:
-    """Grant the live drafts of firms in parks with active programs, and add subsidy lines."""
+    """Grant the live drafts of firms that parks' active programs may grant; add subsidy lines."""
     live = [draft for draft in drafts if not draft.sandbox]
     parks = parks_with_programs(session, {draft.organization_id for draft in live})
     if not parks:
