@@ -67,7 +67,7 @@ def month_of(moment: datetime, tz: TimeZone) -> Month:
 class StatementEntry:
     """One invoice (positive) or credit note (negative) on a statement."""
 
-    kind: str  # "invoice" or "credit_note"
+    kind: str  # "invoice", "credit_note" or "subsidy_released"
     reference: str  # the invoice number
     firm_name: str
     at: datetime

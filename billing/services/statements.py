@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload
 from billing.models import CreditNote, Invoice, InvoiceStatus, Subscription
 from billing.periods import DEFAULT_TIME_ZONE
 from billing.statements import Month, Statement, StatementEntry, build_statement, month_of
+from billing.subsidies.models import EntryKind, SubsidyGrant, SubsidyLedgerEntry
 from marketplace.orgs.models import Organization
 
 # Invoices that count towards what a vendor earned; voided ones never do.
@@ -78,11 +79,42 @@ def _credit_entries(
     ]
 
 
+def _released_subsidy_entries(
+    session: Session, vendor_id: int, start: datetime, end: datetime
+) -> list[StatementEntry]:
+    """Subsidies given back on a live invoice (credited in full): the park no longer pays them.
+
+    An invoice's entry counts its subtotal, the firm's part and the park's together; when
+    the park's part is released, the vendor earns that much less.
+    """
+    entry = SubsidyLedgerEntry
+    stmt = (
+        sa.select(Invoice.number, entry.at, sa.func.sum(entry.amount_fen), Organization.name)
+        .join(SubsidyGrant, SubsidyGrant.id == entry.grant_id)
+        .join(Invoice, Invoice.id == SubsidyGrant.invoice_id)
+        .join(Organization, Organization.id == Invoice.organization_id)
+        .where(
+            entry.vendor_id == vendor_id,
+            entry.kind == EntryKind.RELEASE,
+            # A voided invoice is off the statement, and so is what it gave back.
+            Invoice.status.in_(EARNING),
+            entry.at >= start,
+            entry.at < end,
+        )
+        .group_by(Invoice.id, Invoice.number, entry.at, Organization.name)
+    )
+    return [
+        StatementEntry("subsidy_released", number or "", firm, at, int(amount))
+        for number, at, amount, firm in session.execute(stmt)
+    ]
+
+
 def statement_for(session: Session, vendor_id: int, month: Month, rate: Decimal) -> Statement:
     """Return a vendor's statement for a month of Beijing time."""
     start, end = month.bounds(DEFAULT_TIME_ZONE)
     entries = _invoice_entries(session, vendor_id, start, end)
     entries += _credit_entries(session, vendor_id, start, end)
+    entries += _released_subsidy_entries(session, vendor_id, start, end)
     return build_statement(month, entries, rate)
 
 

@@ -16,6 +16,8 @@ from billing.invoicing import LineKind, LineValues
 from billing.models import Invoice, InvoiceStatus, Subscription
 from billing.services import invoices
 from billing.services import subscriptions as subs
+from billing.services.statements import statement_for
+from billing.statements import Month
 from billing.subsidies import ledger
 from billing.subsidies.applying import charged_amounts, subsidy_lines
 from billing.subsidies.models import (
@@ -441,3 +443,26 @@ def test_a_program_open_to_non_members_grants_an_enrolled_outsider(
     invoice = first_invoice(session, clock, subsidy_world)
 
     assert subsidy_rows(invoice) == [(program.id, -9500, -538)]
+
+
+def test_the_vendor_earns_the_full_price_until_a_full_credit_gives_the_subsidy_back(
+    session: Session, clock: FrozenClock, subsidy_world: SubsidyWorld
+) -> None:
+    add_program(session, subsidy_world.park.id, clock.now())
+    invoice = first_invoice(session, clock, subsidy_world)
+    month = Month(2026, 3)
+    vendor_id = subsidy_world.vendor.id
+
+    # The firm pays ¥95 and the park ¥95: the vendor earns the whole ¥190.
+    assert statement_for(session, vendor_id, month, D("0.1")).gross_fen == TEAM_TOTAL
+
+    invoices.create_credit_note(session, clock, ACTOR, invoice, 9500, "Refunded in full")
+    relay_outbox()
+
+    statement = statement_for(session, vendor_id, month, D("0.1"))
+    assert sorted((e.kind, e.amount_fen) for e in statement.entries) == [
+        ("credit_note", -9500),
+        ("invoice", TEAM_TOTAL),
+        ("subsidy_released", -9500),
+    ]
+    assert statement.gross_fen == 0
