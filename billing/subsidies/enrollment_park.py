@@ -30,6 +30,7 @@ from billing.subsidies.models import (
 from billing.subsidies.standing import firm_facts, unmet_for, versions_in_force
 from marketplace.audit.services import Actor, snapshot
 from marketplace.clock import Clock
+from marketplace.console.queries import PAGE_SIZE, Page
 from marketplace.errors import Conflict, NotFound
 from marketplace.firms.models import SizeStandardRecord, SmeProfile
 from marketplace.firms.services.access import managed_organization
@@ -55,14 +56,25 @@ class ProgramFirms:
     """A program of the park and the firms enrolled in it."""
 
     program: SubsidyProgram
-    firms: list[Application]
+    firms: Page[Application]
 
 
-def applications(session: Session, park_id: int) -> list[Application]:
-    """Return the applications to the park's programs not approved, pending first, newest next."""
+def applications(session: Session, park_id: int, page: int = 1) -> Page[Application]:
+    """Return a page of the applications to the park's programs not approved, pending first."""
     stmt = _of_park(park_id).where(SubsidyEnrollment.status != EnrollmentStatus.APPROVED)
-    stmt = stmt.order_by(_PENDING_FIRST, SubsidyEnrollment.requested_at.desc())
-    return _applications(session, stmt)
+    stmt = stmt.order_by(
+        _PENDING_FIRST, SubsidyEnrollment.requested_at.desc(), SubsidyEnrollment.id.desc()
+    )
+    return _page(session, stmt, page)
+
+
+def _page(
+    session: Session, stmt: sa.Select[SubsidyEnrollment, SubsidyProgram, Organization], page: int
+) -> Page[Application]:
+    """Return one page of PAGE_SIZE applications of an ordered select."""
+    number = max(page, 1)
+    found = _applications(session, stmt.offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1))
+    return Page(found[:PAGE_SIZE], number, len(found) > PAGE_SIZE)
 
 
 def application(session: Session, park_id: int, enrollment_id: int) -> Application:
@@ -73,8 +85,8 @@ def application(session: Session, park_id: int, enrollment_id: int) -> Applicati
     return found[0]
 
 
-def enrolled_firms(session: Session, park_id: int, program_id: int) -> ProgramFirms:
-    """Return a program of the park with its enrolled firms, by firm name."""
+def enrolled_firms(session: Session, park_id: int, program_id: int, page: int = 1) -> ProgramFirms:
+    """Return a program of the park with a page of its enrolled firms, by firm name."""
     program = session.scalar(
         sa.select(SubsidyProgram).where(
             SubsidyProgram.id == program_id, SubsidyProgram.park_id == park_id
@@ -86,7 +98,9 @@ def enrolled_firms(session: Session, park_id: int, program_id: int) -> ProgramFi
         SubsidyEnrollment.program_id == program_id,
         SubsidyEnrollment.status == EnrollmentStatus.APPROVED,
     )
-    return ProgramFirms(program, _applications(session, stmt.order_by(Organization.name)))
+    return ProgramFirms(
+        program, _page(session, stmt.order_by(Organization.name, Organization.id), page)
+    )
 
 
 def approve(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -15,6 +15,7 @@ from billing.subsidies.enrollment_forms import ApplyForm, CreditFlagForm, Reject
 from billing.subsidies.enrollment_labels import STATUS_BADGES, STATUS_LABELS
 from billing.subsidies.enrollment_received import received_against_caps
 from billing.subsidies.park_forms import LEGAL_FORM_LABELS, SIZE_LABELS
+from catalog.search import page_number
 from marketplace.clock import current_clock
 from marketplace.console.services import ACTING_ROLES
 from marketplace.errors import ValidationFailed
@@ -126,7 +127,9 @@ def applications() -> str:
     """List the applications to the park's programs, pending first."""
     return render_template(
         "billing/subsidies/applications/list.html",
-        items=enrollment_park.applications(db.session(), acting_org().id),
+        items=enrollment_park.applications(
+            db.session(), acting_org().id, page_number(request.args.get("page"))
+        ),
         form=ConfirmForm(),
     )
 
@@ -175,7 +178,8 @@ def reject(enrollment_id: int) -> tuple[str, int] | Response:
 @require_org("park", allow_suspended=True)
 def program_firms(program_id: int) -> str:
     """List the firms enrolled in one of the park's programs."""
-    found = enrollment_park.enrolled_firms(db.session(), acting_org().id, program_id)
+    page = page_number(request.args.get("page"))
+    found = enrollment_park.enrolled_firms(db.session(), acting_org().id, program_id, page)
     return render_template("billing/subsidies/applications/firms.html", found=found)
 
 

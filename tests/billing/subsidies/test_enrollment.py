@@ -308,7 +308,8 @@ def test_applying_records_a_pending_application_with_the_message_in_the_audit(
     [entry] = audit(session, "subsidy_enrollment.applied")
     assert entry.after is not None and entry.after["message"] == "We buy cloud ERP."
     assert (entry.subject_org_id, entry.target_id) == (world.firm_id, str(made.id))
-    assert enrollment_park.applications(session, world.park.id)[0].message == "We buy cloud ERP."
+    [listed] = enrollment_park.applications(session, world.park.id).items
+    assert listed.message == "We buy cloud ERP."
     choice = choice_of(session, clock, world, target.id)
     assert not choice.can_apply and choice.can_withdraw
 
@@ -364,7 +365,7 @@ def test_withdrawing_a_pending_application_is_audited_and_it_can_be_reopened(
 
     again = enrollment.apply(session, clock, firm_actor(world), world.firm_id, target.id, "")
     assert again.id == made.id and again.status == EnrollmentStatus.APPLIED
-    assert enrollment_park.applications(session, world.park.id)[0].message is None
+    assert enrollment_park.applications(session, world.park.id).items[0].message is None
 
 
 def test_withdrawing_without_an_application_is_not_found(
@@ -465,10 +466,10 @@ def test_approving_enrolls_the_firm_with_the_size_class_and_standard_it_saw(
     assert (stored.size_class, stored.size_standard_id) == ("small", world.firm.size_standard_id)
     [entry] = audit(session, "subsidy_enrollment.approved")
     assert entry.actor_org_id == world.park.id and entry.subject_org_id == world.firm_id
-    assert enrollment_park.applications(session, world.park.id) == []
+    assert enrollment_park.applications(session, world.park.id).items == []
     found = enrollment_park.enrolled_firms(session, world.park.id, target.id)
-    assert [item.firm.id for item in found.firms] == [world.firm_id]
-    assert found.firms[0].standard_name
+    assert [item.firm.id for item in found.firms.items] == [world.firm_id]
+    assert found.firms.items[0].standard_name and not found.firms.has_next
     with pytest.raises(Conflict):
         enrollment_park.approve(session, clock, park_actor(world), world.park.id, made.id)
 
@@ -537,7 +538,7 @@ def test_applications_list_pending_first_with_the_firms_profile(
         "",
     )
 
-    items = enrollment_park.applications(session, world.park.id)
+    items = enrollment_park.applications(session, world.park.id).items
 
     assert [item.enrollment.id for item in items] == [pending.id, rejected.id]
     assert items[0].profile is not None and items[0].profile.size_class == "small"
@@ -555,7 +556,7 @@ def test_another_park_cannot_see_or_decide_this_parks_applications(
     made = enrollment.apply(session, clock, firm_actor(world), world.firm_id, target.id, "")
     elsewhere, stranger = other_park(session)
 
-    assert enrollment_park.applications(session, elsewhere.id) == []
+    assert enrollment_park.applications(session, elsewhere.id).items == []
     with pytest.raises(NotFound):
         enrollment_park.application(session, elsewhere.id, made.id)
     with pytest.raises(NotFound):

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from billing.subsidies import enrollment, ledger
 from billing.subsidies.eligibility import Unmet
-from billing.subsidies.models import EnrollmentMode, SubsidyParkPolicy
+from billing.subsidies.models import EnrollmentMode, SubsidyEnrollment, SubsidyParkPolicy
 from marketplace.clock import FrozenClock
+from marketplace.console.queries import PAGE_SIZE
 from marketplace.firms.models import SmeProfile
 from marketplace.orgs.models import OrgKind, Role
 from tests.billing.subsidies.test_enrollment import (
@@ -27,7 +28,13 @@ from tests.billing.subsidies.test_enrollment import (
     program,
     status_of,
 )
-from tests.billing.subsidies.world import SubsidyWorld, add_program, enroll, simple_rules
+from tests.billing.subsidies.world import (
+    SubsidyWorld,
+    add_member_firm,
+    add_program,
+    enroll,
+    simple_rules,
+)
 from tests.factories import make_member, make_org
 from tests.firms.conftest import firm_with_owner
 from tests.sessions import sign_in
@@ -359,3 +366,26 @@ def test_only_an_acting_operator_may_change_the_credit_flag(
     assert client.post(url, data={"flagged": "y", "note": "x"}).status_code == 404
     session.expire_all()
     assert dishonest(session, world.firm_id) is False
+
+
+def test_the_applications_list_pages_by_fifty(
+    client: FlaskClient, session: Session, clock: FrozenClock, subsidy_world: SubsidyWorld
+) -> None:
+    target = add_program(
+        session, subsidy_world.park.id, clock.now(), enrollment=EnrollmentMode.APPLICATION
+    )
+    for _ in range(PAGE_SIZE + 1):
+        firm, _owner = add_member_firm(session, subsidy_world.park, clock.now())
+        session.add(
+            SubsidyEnrollment(
+                program_id=target.id, firm_id=firm.organization_id, requested_at=clock.now()
+            )
+        )
+    session.flush()
+    sign_in(client, subsidy_world.park_admin, subsidy_world.park)
+
+    first = client.get("/park/subsidies/applications").get_data(as_text=True)
+    second = client.get("/park/subsidies/applications?page=2").get_data(as_text=True)
+
+    assert first.count('data-testid="application-') == PAGE_SIZE and 'rel="next"' in first
+    assert second.count('data-testid="application-') == 1 and 'rel="prev"' in second
