@@ -5,11 +5,15 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
+from sqlalchemy.orm import Session
 
+from catalog.models import Category, Listing, ListingVersion
 from marketplace.firms.uscc import make_uscc
+from marketplace.orgs.models import Organization, OrgKind
 from tests.browser.conftest import LiveServer
 
 PASSWORD = "Min-river-tea-2026"
@@ -133,3 +137,34 @@ def profile_row(live_server: LiveServer, uscc: str) -> sa.RowMapping | None:
             .mappings()
             .one_or_none()
         )
+
+
+def publish_saas_listing(
+    session: Session, now: datetime, vendor_name: str, name_zh: str, name_en: str = ""
+) -> Listing:
+    """Add a vendor with an approved, published SaaS listing (no plans), flushed."""
+    slug = f"app-{uuid.uuid4().hex[:8]}"
+    vendor = Organization(kind=OrgKind.VENDOR, name=f"{vendor_name} {slug}", created_at=now)
+    session.add(vendor)
+    session.flush()
+    listing = Listing(
+        vendor_id=vendor.id, slug=slug, status="published", created_at=now, updated_at=now
+    )
+    session.add(listing)
+    session.flush()
+    saas = session.scalars(sa.select(Category.id).where(Category.code == "saas")).one()
+    session.add(
+        ListingVersion(
+            listing_id=listing.id,
+            version=1,
+            name_zh=name_zh,
+            name_en=name_en,
+            layer_category_id=saas,
+            review_status="approved",
+            created_at=now,
+            submitted_at=now,
+            published_at=now,
+        )
+    )
+    session.flush()
+    return listing

@@ -30,7 +30,7 @@ from billing.services import invoices
 from billing.services.close import close_due_periods, finalize_due_invoices
 from billing.services.subscriptions import subscribe
 from billing.subsidies import ledger
-from catalog.models import Category, Listing, ListingVersion, Plan, PlanStatus, PriceComponent
+from catalog.models import Plan, PlanStatus, PriceComponent
 from marketplace.accounts.services import create_confirmed_user
 from marketplace.audit.services import Actor
 from marketplace.clock import MARKET_TIME_ZONE, FrozenClock, SystemClock, current_clock
@@ -38,10 +38,17 @@ from marketplace.extensions import db
 from marketplace.firms.services.firm_details import FirmDetails
 from marketplace.firms.services.parks import approve_park_request, request_to_join_park
 from marketplace.firms.services.profiles import register_firm
-from marketplace.orgs.models import Organization, OrgKind
+from marketplace.orgs.models import OrgKind
 from marketplace.orgs.services import create_organization
 from tests.browser.conftest import LiveServer
-from tests.browser.journeys import PASSWORD, a_firm, log_in, log_out, unique_email
+from tests.browser.journeys import (
+    PASSWORD,
+    a_firm,
+    log_in,
+    log_out,
+    publish_saas_listing,
+    unique_email,
+)
 from tests.conftest import make_test_settings
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
@@ -69,28 +76,7 @@ class Cast:
 
 def _saas_listing(session: Session, now: datetime) -> Plan:
     """Publish a vendor's SaaS listing with a ¥100-a-month plan that starts at once."""
-    slug = f"oa-{uuid.uuid4().hex[:8]}"
-    vendor = Organization(kind=OrgKind.VENDOR, name=f"榕城软件 {slug}", created_at=now)
-    session.add(vendor)
-    session.flush()
-    listing = Listing(
-        vendor_id=vendor.id, slug=slug, status="published", created_at=now, updated_at=now
-    )
-    session.add(listing)
-    session.flush()
-    saas = session.scalars(sa.select(Category.id).where(Category.code == "saas")).one()
-    session.add(
-        ListingVersion(
-            listing_id=listing.id,
-            version=1,
-            name_zh="榕城协同办公",
-            layer_category_id=saas,
-            review_status="approved",
-            created_at=now,
-            submitted_at=now,
-            published_at=now,
-        )
-    )
+    listing = publish_saas_listing(session, now, "榕城软件", "榕城协同办公")
     plan = Plan(
         listing_id=listing.id,
         code="standard",

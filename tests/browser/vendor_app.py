@@ -18,21 +18,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from billing.services.seats import assign_seat
 from billing.services.subscriptions import subscribe
-from catalog.models import Category, Listing, ListingVersion, Plan, PlanStatus, PriceComponent
+from catalog.models import Listing, Plan, PlanStatus, PriceComponent
 from marketplace.accounts.services import create_confirmed_user
 from marketplace.audit.services import Actor
 from marketplace.clock import SystemClock
 from marketplace.firms.services.firm_details import FirmDetails
 from marketplace.firms.services.profiles import register_firm
-from marketplace.orgs.models import Organization, OrgKind
 from sso.provider.apps import create_app_client
 from tests.browser.conftest import ROOT, LiveServer
-from tests.browser.journeys import PASSWORD, a_firm, unique_email
+from tests.browser.journeys import PASSWORD, a_firm, publish_saas_listing, unique_email
 
 APP_SCRIPT = ROOT / "examples" / "vendor_app" / "app.py"
 
@@ -54,33 +52,6 @@ class SeatHolder:
     email: str
     firm_name: str
     subscription_id: int
-
-
-def _published_listing(session: Session, now: object) -> Listing:
-    slug = f"demo-app-{uuid.uuid4().hex[:8]}"
-    vendor = Organization(kind=OrgKind.VENDOR, name=f"闽江应用 {slug}", created_at=now)
-    session.add(vendor)
-    session.flush()
-    listing = Listing(
-        vendor_id=vendor.id, slug=slug, status="published", created_at=now, updated_at=now
-    )
-    session.add(listing)
-    session.flush()
-    saas = session.scalars(sa.select(Category.id).where(Category.code == "saas")).one()
-    session.add(
-        ListingVersion(
-            listing_id=listing.id,
-            version=1,
-            name_zh="闽江协同办公",
-            name_en="Minjiang Office",
-            layer_category_id=saas,
-            review_status="approved",
-            created_at=now,
-            submitted_at=now,
-            published_at=now,
-        )
-    )
-    return listing
 
 
 def _team_plan(listing: Listing, now: object) -> Plan:
@@ -105,7 +76,7 @@ def seed_app_listing(live_server: LiveServer, app_url: str) -> AppListing:
     clock = SystemClock()
     now = clock.now()
     with Session(live_server.engine) as session:
-        listing = _published_listing(session, now)
+        listing = publish_saas_listing(session, now, "闽江应用", "闽江协同办公", "Minjiang Office")
         plan = _team_plan(listing, now)
         session.add(plan)
         session.flush()
