@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -35,6 +35,20 @@ from tests.factories import make_member, make_org
 def admin(world: SubsidyWorld) -> Actor:
     """Return the park owner as the acting admin."""
     return Actor(world.park_admin.id, world.park.id)
+
+
+def revise(
+    session: Session,
+    clock: FrozenClock,
+    world: SubsidyWorld,
+    program_id: int,
+    rules: dict[str, Any],
+    takes_effect_at: datetime | None = None,
+) -> SubsidyProgramVersion:
+    """Write a new version of a program's rules as the park's admin."""
+    return programs.revise_program(
+        session, clock, admin(world), world.park.id, program_id, rules, takes_effect_at
+    )
 
 
 def create(
@@ -205,14 +219,7 @@ def test_revising_adds_the_next_version_in_force_from_now(
     program = create(session, clock, subsidy_world)
     clock.advance(timedelta(hours=1))
 
-    version = programs.revise_program(
-        session,
-        clock,
-        admin(subsidy_world),
-        subsidy_world.park.id,
-        program.id,
-        simple_rules(priority=7),
-    )
+    version = revise(session, clock, subsidy_world, program.id, simple_rules(priority=7))
 
     assert (version.version, version.takes_effect_at) == (2, clock.now())
     assert program.current_version == 2
@@ -230,15 +237,7 @@ def test_a_scheduled_version_applies_only_from_its_moment(
     program = create(session, clock, subsidy_world)
     later = clock.now() + timedelta(days=30)
 
-    programs.revise_program(
-        session,
-        clock,
-        admin(subsidy_world),
-        subsidy_world.park.id,
-        program.id,
-        simple_rules(priority=7),
-        later,
-    )
+    revise(session, clock, subsidy_world, program.id, simple_rules(priority=7), later)
 
     [now_in_force] = versions_in_force(session, [program], clock.now())
     [then_in_force] = versions_in_force(session, [program], later)
@@ -255,11 +254,10 @@ def test_a_version_may_not_take_effect_in_the_past(
     count = version_count(session)
 
     with pytest.raises(ValidationFailed) as refused:
-        programs.revise_program(
+        revise(
             session,
             clock,
-            admin(subsidy_world),
-            subsidy_world.park.id,
+            subsidy_world,
             program.id,
             simple_rules(),
             clock.now() - timedelta(minutes=1),
@@ -276,14 +274,7 @@ def test_revising_with_bad_rules_saves_no_version(
     program = create(session, clock, subsidy_world)
 
     with pytest.raises(ValidationFailed) as refused:
-        programs.revise_program(
-            session,
-            clock,
-            admin(subsidy_world),
-            subsidy_world.park.id,
-            program.id,
-            simple_rules(priority=-1),
-        )
+        revise(session, clock, subsidy_world, program.id, simple_rules(priority=-1))
 
     assert set(refused.value.errors) == {"priority"}
     assert version_count(session) == 1
