@@ -392,22 +392,38 @@ def _settle(
 
 def program_usage(session: Session, program_id: int) -> ProgramUsage:
     """Return what a program holds, has settled, and has left, from its grants and ledger."""
-    budget = session.scalar(
-        sa.select(SubsidyProgram.budget_fen).where(SubsidyProgram.id == program_id)
-    )
-    if budget is None:
+    program = session.get(SubsidyProgram, program_id)
+    if program is None:
         raise NotFound(f"subsidy program {program_id} not found")
-    by_status = {
-        status: int(total)
-        for status, total in session.execute(
-            sa.select(SubsidyGrant.status, sa.func.sum(SubsidyGrant.amount_fen))
-            .where(SubsidyGrant.program_id == program_id)
-            .group_by(SubsidyGrant.status)
+    return programs_usage(session, [program])[program_id]
+
+
+def programs_usage(session: Session, programs: Sequence[SubsidyProgram]) -> dict[int, ProgramUsage]:
+    """Return each program's held, settled and remaining budget, in two grouped queries."""
+    ids = [program.id for program in programs]
+    if not ids:
+        return {}
+    by_status: dict[tuple[int, str], int] = {
+        (program_id, status): int(total)
+        for program_id, status, total in session.execute(
+            sa.select(
+                SubsidyGrant.program_id, SubsidyGrant.status, sa.func.sum(SubsidyGrant.amount_fen)
+            )
+            .where(SubsidyGrant.program_id.in_(ids))
+            .group_by(SubsidyGrant.program_id, SubsidyGrant.status)
         )
     }
-    used = _sum_entries(session, [program_id]).get(program_id, 0)
-    return ProgramUsage(
-        reserved_fen=by_status.get(GrantStatus.RESERVED, 0),
-        confirmed_fen=by_status.get(GrantStatus.CONFIRMED, 0),
-        remaining_fen=budget - used,
-    )
+    used = _sum_entries(session, ids)
+    return {
+        program.id: ProgramUsage(
+            reserved_fen=by_status.get((program.id, GrantStatus.RESERVED), 0),
+            confirmed_fen=by_status.get((program.id, GrantStatus.CONFIRMED), 0),
+            remaining_fen=program.budget_fen - used.get(program.id, 0),
+        )
+        for program in programs
+    }
+
+
+def used_fen(session: Session, program_id: int) -> int:
+    """Return what a program holds or has settled: the sum of its ledger entries."""
+    return _sum_entries(session, [program_id]).get(program_id, 0)

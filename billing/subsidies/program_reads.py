@@ -6,7 +6,6 @@ writes that change programs live in billing.subsidies.programs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,11 +13,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, selectinload
 
-from billing.subsidies.ledger import ProgramUsage
+from billing.subsidies.ledger import ProgramUsage, programs_usage
 from billing.subsidies.models import (
-    GrantStatus,
-    SubsidyGrant,
-    SubsidyLedgerEntry,
     SubsidyParkPolicy,
     SubsidyProgram,
     SubsidyProgramVersion,
@@ -77,7 +73,7 @@ def park_programs(session: Session, park_id: int) -> list[ProgramSummary]:
             .order_by(SubsidyProgram.id.desc())
         )
     )
-    usage = usage_of(session, programs)
+    usage = programs_usage(session, programs)
     return [ProgramSummary(program, usage[program.id]) for program in programs]
 
 
@@ -98,7 +94,7 @@ def program_detail(session: Session, park_id: int, program_id: int, at: datetime
         else rules_of(program.id, in_force.version, program.budget_fen, in_force.rules)
     )
     return ProgramDetail(
-        program, usage_of(session, [program])[program.id], versions, in_force, rules
+        program, programs_usage(session, [program])[program.id], versions, in_force, rules
     )
 
 
@@ -119,32 +115,6 @@ def park_policy(session: Session, park_id: int) -> int | None:
     return session.scalar(
         sa.select(SubsidyParkPolicy.firm_year_cap_fen).where(SubsidyParkPolicy.park_id == park_id)
     )
-
-
-def usage_of(session: Session, programs: Sequence[SubsidyProgram]) -> dict[int, ProgramUsage]:
-    """Return each program's held, settled and remaining budget, in two grouped queries."""
-    ids = [program.id for program in programs]
-    if not ids:
-        return {}
-    by_status: dict[tuple[int, str], int] = {
-        (program_id, status): int(total)
-        for program_id, status, total in session.execute(
-            sa.select(
-                SubsidyGrant.program_id, SubsidyGrant.status, sa.func.sum(SubsidyGrant.amount_fen)
-            )
-            .where(SubsidyGrant.program_id.in_(ids))
-            .group_by(SubsidyGrant.program_id, SubsidyGrant.status)
-        )
-    }
-    used = _entry_sums(session, ids)
-    return {
-        program.id: ProgramUsage(
-            reserved_fen=by_status.get((program.id, GrantStatus.RESERVED), 0),
-            confirmed_fen=by_status.get((program.id, GrantStatus.CONFIRMED), 0),
-            remaining_fen=program.budget_fen - used.get(program.id, 0),
-        )
-        for program in programs
-    }
 
 
 @dataclass(frozen=True)
@@ -179,24 +149,3 @@ def rule_options(session: Session, clock: Clock) -> RuleOptions:
     return RuleOptions(
         categories, listings, sorted(vendors.values(), key=lambda org: org.name), industries
     )
-
-
-# Helpers ------------------------------------------------------------------------------------
-
-
-def _entry_sums(session: Session, ids: Sequence[int]) -> dict[int, int]:
-    """Return the ledger's sum per program: what each holds or has settled."""
-    entry = SubsidyLedgerEntry
-    return {
-        program_id: int(total)
-        for program_id, total in session.execute(
-            sa.select(entry.program_id, sa.func.sum(entry.amount_fen))
-            .where(entry.program_id.in_(list(ids)))
-            .group_by(entry.program_id)
-        )
-    }
-
-
-def used_fen(session: Session, program_id: int) -> int:
-    """Return what one program holds or has settled, from its ledger."""
-    return _entry_sums(session, [program_id]).get(program_id, 0)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from billing.services.bulk import dialect_insert, table_of
 from billing.subsidies.alerts import record_alerts
+from billing.subsidies.ledger import used_fen
 from billing.subsidies.models import (
     EnrollmentMode,
     ProgramStatus,
@@ -29,7 +30,6 @@ from billing.subsidies.models import (
     SubsidyProgram,
     SubsidyProgramVersion,
 )
-from billing.subsidies.program_reads import used_fen
 from billing.subsidies.program_rules import FEN_MAX, check_rules
 from billing.subsidies.rules import budget_change_alerts
 from marketplace.audit.services import Actor, record, snapshot
