@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,11 @@ from flask import current_app
 
 # The marketplace's people live in Fujian: dates and times are shown, and days counted, here.
 MARKET_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def market_day(moment: datetime) -> date:
+    """Return the calendar day an aware time falls on in the marketplace's time zone."""
+    return moment.astimezone(MARKET_TIME_ZONE).date()
 
 
 def local_time_text(moment: datetime) -> str:

@@ -44,7 +44,7 @@ from billing.subsidies.standing import (
 )
 from billing.tax import split_inclusive
 from marketplace.audit.services import Actor, record
-from marketplace.clock import MARKET_TIME_ZONE, Clock
+from marketplace.clock import Clock, market_day
 from marketplace.firms.models import SmeProfile
 
 SUBSIDY_KEY = "subsidy"
@@ -147,7 +147,7 @@ def _apply_park(
     `coverage` is what earlier parks granted the lines; return it with this park's added,
     so a line drawn on a program that does not stack gets nothing from the next park.
     """
-    on = now.astimezone(MARKET_TIME_ZONE).date()
+    on = market_day(now)
     drawn = programs_drawn(session, draft.organization_id, park_id, on, now)
     if not drawn:
         return coverage

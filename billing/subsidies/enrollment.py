@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +42,7 @@ from billing.subsidies.standing import (
     versions_in_force,
 )
 from marketplace.audit.services import Actor, record, snapshot
-from marketplace.clock import MARKET_TIME_ZONE, Clock
+from marketplace.clock import Clock, market_day
 from marketplace.errors import Conflict, NotFound, ValidationFailed
 from marketplace.firms.models import SmeProfile
 from marketplace.firms.services.access import managed_organization
@@ -87,11 +87,6 @@ def may_join(
     }
     mode = program.enrollment == EnrollmentMode.AUTOMATIC
     return program.status == ProgramStatus.ACTIVE and mode and open_to_it and not unmet
-
-
-def market_day(now: datetime) -> date:
-    """Return the marketplace's calendar day at a moment (eligibility is judged by day)."""
-    return now.astimezone(MARKET_TIME_ZONE).date()
 
 
 # The firm's side ---------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from billing.subsidies.enrollment import (
     audit_change,
     clean_text,
     decide,
-    market_day,
 )
 from billing.subsidies.models import (
     EnrollmentStatus,
@@ -29,7 +28,7 @@ from billing.subsidies.models import (
 )
 from billing.subsidies.standing import firm_facts, unmet_for, versions_in_force
 from marketplace.audit.services import Actor, snapshot
-from marketplace.clock import Clock
+from marketplace.clock import Clock, market_day
 from marketplace.console.queries import PAGE_SIZE, Page
 from marketplace.errors import Conflict, NotFound
 from marketplace.firms.models import SizeStandardRecord, SmeProfile

@@ -13,7 +13,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from billing.subsidies.enrollment import market_day
 from billing.subsidies.ledger import LIVE_GRANTS, firm_year_used
 from billing.subsidies.models import (
     EnrollmentStatus,
@@ -24,6 +23,7 @@ from billing.subsidies.models import (
 )
 from billing.subsidies.rules import Caps
 from billing.subsidies.standing import versions_in_force
+from marketplace.clock import market_day
 from marketplace.orgs.models import Organization
 
 

@@ -21,7 +21,7 @@ from billing.subsidies.rules import Coverage, LineFacts, covered, grant_invoice,
 from billing.subsidies.standing import listing_facts, parks_with_programs, programs_drawn
 from catalog.models import ListingVersion
 from catalog.pricing import Quote
-from marketplace.clock import MARKET_TIME_ZONE, current_clock
+from marketplace.clock import current_clock, market_day
 from marketplace.orgs.models import OrgKind
 
 
@@ -64,7 +64,7 @@ def estimate_subsidy(
     parks = parks_with_programs(session, [firm_id]).get(firm_id, set())
     if not parks:
         return None
-    on = now.astimezone(MARKET_TIME_ZONE).date()
+    on = market_day(now)
     listing = listing_facts(session, {listing_id}).get(listing_id)
     charged = set_off_credits(amounts)
     keys = [f"line-{n}" for n in range(len(charged))]

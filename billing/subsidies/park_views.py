@@ -36,7 +36,7 @@ from billing.subsidies.rules_form_data import (
     starting_rules,
     yuan_text,
 )
-from marketplace.clock import MARKET_TIME_ZONE, current_clock
+from marketplace.clock import current_clock, market_day
 from marketplace.errors import ValidationFailed
 from marketplace.extensions import db
 from marketplace.firms.forms import local_name
@@ -122,7 +122,7 @@ def programs_page() -> str:
 @require_org("park", roles=MANAGERS)
 def new_program() -> tuple[str, int] | Response:
     """Define a new program; it starts as a draft with version 1 of its rules."""
-    today = current_clock().now().astimezone(MARKET_TIME_ZONE).date()
+    today = market_day(current_clock().now())
     form = ProgramForm(data={**form_from_rules(starting_rules(today)), "enrollment": "application"})
     form.offer_choices(rule_choices())
     if form.validate_on_submit():

@@ -32,15 +32,10 @@ from billing.subsidies.models import (
     SubsidyProgram,
 )
 from billing.subsidies.program_reads import park_program, park_programs
-from marketplace.clock import MARKET_TIME_ZONE, Clock
+from marketplace.clock import MARKET_TIME_ZONE, Clock, market_day
 from marketplace.errors import NotFound
 from marketplace.firms.models import ParkMembership, ParkMembershipStatus, SmeProfile
 from marketplace.orgs.models import Organization, OrgKind
-
-
-def local_day(moment: datetime) -> date:
-    """Return the calendar day an instant falls on in the marketplace's time zone."""
-    return moment.astimezone(MARKET_TIME_ZONE).date()
 
 
 def day_bounds(since: date | None, until: date | None) -> tuple[datetime | None, datetime | None]:
@@ -133,7 +128,7 @@ def daily_series(
     ordered = sorted(moves, key=lambda move: move.at)
     by_day: dict[date, list[LedgerMove]] = {}
     for move in ordered:
-        by_day.setdefault(local_day(move.at), []).append(move)
+        by_day.setdefault(market_day(move.at), []).append(move)
     if by_day:
         first_day, last_day = min(first_day, *by_day), max(last_day, *by_day)
     confirmed_grants: set[int] = set()
@@ -177,7 +172,7 @@ def burn_down(session: Session, clock: Clock, park_id: int, program_id: int) -> 
         )
     ]
     days = daily_series(
-        moves, program.budget_fen, local_day(program.created_at), local_day(clock.now())
+        moves, program.budget_fen, market_day(program.created_at), market_day(clock.now())
     )
     return BurnDown(program, days)
 
