@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from marketplace.audit.services import Actor, record, snapshot
 from marketplace.clock import Clock
 from marketplace.console.services import operator_membership
-from marketplace.errors import NotFound, ValidationFailed
+from marketplace.errors import NotFound
 from marketplace.firms.models import SmeProfile
+from marketplace.text_input import checked_text
 
-NOTE_MAX = 500
 FLAG_FIELDS = ("seriously_dishonest", "dishonest_note")
 
 
@@ -36,7 +36,7 @@ def flag_dishonest(
     profile = session.get(SmeProfile, firm_id, with_for_update=True)
     if profile is None:
         raise NotFound(_("No such registered firm."))
-    text = _note(note, required=flagged)
+    text = checked_text(note, "note", required=flagged, missing=_("Say where the firm is listed."))
     before = snapshot(profile, FLAG_FIELDS)
     profile.seriously_dishonest = flagged
     profile.dishonest_note = text
@@ -52,13 +52,3 @@ def flag_dishonest(
     )
     session.commit()
     return profile
-
-
-def _note(value: str | None, *, required: bool) -> str | None:
-    """Return the note stripped (None when blank), refusing it blank if required or too long."""
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationFailed({"note": _("Say where the firm is listed.")})
-    if len(text) > NOTE_MAX:
-        raise ValidationFailed({"note": _("Use at most %(count)d characters.", count=NOTE_MAX)})
-    return text or None

@@ -43,12 +43,12 @@ from billing.subsidies.standing import (
 )
 from marketplace.audit.services import Actor, record, snapshot
 from marketplace.clock import Clock, market_day
-from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.errors import Conflict, NotFound
 from marketplace.firms.models import SmeProfile
 from marketplace.firms.services.access import managed_organization
 from marketplace.orgs.models import Organization, OrgKind, OrgStatus
+from marketplace.text_input import checked_text
 
-TEXT_MAX = 500
 ENROLLMENT_FIELDS = ("status", "message", "reason", "size_class", "size_standard_id")
 REOPENABLE = frozenset({EnrollmentStatus.REJECTED.value, EnrollmentStatus.WITHDRAWN.value})
 APPLIED_ACTION = "subsidy_enrollment.applied"
@@ -221,7 +221,7 @@ def apply(
     _lock(session, choice.enrollment)
     if choice.program.enrollment != EnrollmentMode.APPLICATION:
         raise Conflict(_("Firms join this program without applying."))
-    text = clean_text(message, "message", required=False)
+    text = checked_text(message, "message", required=False)
     _require_open(choice.enrollment)
     _require_eligible(choice)
     enrollment, before = _open_file(session, choice, firm_id)
@@ -334,16 +334,6 @@ def _flush_once(session: Session) -> None:
 
 
 # Shared -------------------------------------------------------------------------------------
-
-
-def clean_text(value: str | None, field: str, *, required: bool) -> str | None:
-    """Return the text stripped (None when blank), refusing it blank if required or too long."""
-    text = (value or "").strip()
-    if required and not text:
-        raise ValidationFailed({field: _("Give a reason.")})
-    if len(text) > TEXT_MAX:
-        raise ValidationFailed({field: _("Use at most %(count)d characters.", count=TEXT_MAX)})
-    return text or None
 
 
 def audit_change(

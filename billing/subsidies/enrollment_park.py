@@ -17,7 +17,6 @@ from billing.subsidies.enrollment import (
     ENROLLMENT_FIELDS,
     NotEligible,
     audit_change,
-    clean_text,
     decide,
 )
 from billing.subsidies.models import (
@@ -34,6 +33,7 @@ from marketplace.errors import Conflict, NotFound
 from marketplace.firms.models import SizeStandardRecord, SmeProfile
 from marketplace.firms.services.access import managed_organization
 from marketplace.orgs.models import Organization, OrgKind
+from marketplace.text_input import checked_text
 
 _PENDING_FIRST = sa.case((SubsidyEnrollment.status == EnrollmentStatus.APPLIED, 0), else_=1)
 
@@ -126,7 +126,7 @@ def reject(
     session: Session, clock: Clock, actor: Actor, park_id: int, enrollment_id: int, reason: str
 ) -> SubsidyEnrollment:
     """Turn the firm's application down, saying why."""
-    text = clean_text(reason, "reason", required=True)
+    text = checked_text(reason, "reason", required=True)
     enrollment, _program = _pending(session, actor, park_id, enrollment_id)
     before = snapshot(enrollment, ENROLLMENT_FIELDS)
     decide(session, enrollment, clock.now(), actor.user_id, EnrollmentStatus.REJECTED, text)

@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session, joinedload
 
 from marketplace.audit.services import Actor, record, snapshot
 from marketplace.clock import Clock
-from marketplace.errors import Conflict, NotFound, ValidationFailed
+from marketplace.errors import Conflict, NotFound
 from marketplace.firms.models import ParkMembership, ParkMembershipStatus, SmeProfile
 from marketplace.firms.services.access import managed_organization
 from marketplace.firms.services.standards import load_standards
 from marketplace.firms.sme_size import IndustryRule
 from marketplace.orgs.models import Organization, OrgKind, OrgStatus
+from marketplace.text_input import checked_text
 
-TEXT_MAX = 500
 MEMBERSHIP_FIELDS = ("status", "message", "decision_reason")
 _PENDING_FIRST = sa.case((ParkMembership.status == ParkMembershipStatus.REQUESTED, 0), else_=1)
 
@@ -78,7 +78,7 @@ def request_to_join_park(
     if session.get(SmeProfile, firm_id) is None:
         raise Conflict(_("Register the firm before asking to join a park."))
     park = _active_park(session, park_id)
-    text = _text(message, "message", required=False)
+    text = checked_text(message, "message", required=False)
     membership = _membership(session, park.id, firm_id)
     before = None if membership is None else snapshot(membership, MEMBERSHIP_FIELDS)
     if membership is None:
@@ -147,7 +147,7 @@ def reject_park_request(
     session: Session, clock: Clock, actor: Actor, park_id: int, membership_id: int, reason: str
 ) -> ParkMembership:
     """Turn the firm's request down, saying why."""
-    text = _text(reason, "reason", required=True)
+    text = checked_text(reason, "reason", required=True)
     return _decide(session, clock, actor, park_id, membership_id, approve=False, reason=text)
 
 
@@ -235,15 +235,6 @@ def _flush_unless_already_requested(session: Session) -> None:
     except IntegrityError as error:
         session.rollback()
         raise Conflict(_("The firm has already asked to join this park.")) from error
-
-
-def _text(value: str, field: str, *, required: bool) -> str | None:
-    text = value.strip()
-    if required and not text:
-        raise ValidationFailed({field: _("Give a reason.")})
-    if len(text) > TEXT_MAX:
-        raise ValidationFailed({field: _("Use at most %(count)d characters.", count=TEXT_MAX)})
-    return text or None
 
 
 def _audit(
